@@ -1,0 +1,271 @@
+//! The duration grammar of `backoff = "…"`: a number and a unit, such as `500ms` or `1.5s`.
+//!
+//! Plain functions over `&str`, so they are tested (and fuzzed) outside any macro expansion.
+//! Arithmetic is exact, in whole nanoseconds: `0.1s` is 100 000 000 ns, not a float's approximation.
+
+use std::fmt;
+use std::time::Duration;
+
+/// The units a duration may carry, with their length in nanoseconds. Longest suffix first, so `ms`
+/// is not read as `m` followed by junk.
+const UNITS: [(&str, u128); 6] = [
+    ("ns", 1),
+    ("us", 1_000),
+    ("ms", 1_000_000),
+    ("s", 1_000_000_000),
+    ("m", 60_000_000_000),
+    ("h", 3_600_000_000_000),
+];
+
+/// The units, as an error message lists them.
+pub const UNIT_LIST: &str = "ns, us, ms, s, m, h";
+
+/// Why a string is not a duration. Rendered into the compile error at the literal's span.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DurationError {
+    /// Nothing (or only spaces) where a duration belongs.
+    Empty,
+    /// No digits before the unit, or a malformed number such as `1.` or `.5`.
+    NotANumber(String),
+    /// Digits with no unit after them.
+    MissingUnit(String),
+    /// A unit that is not one of [`UNIT_LIST`].
+    UnknownUnit {
+        /// The whole text given.
+        text: String,
+        /// The part read as a unit.
+        unit: String,
+    },
+    /// More than `Duration::MAX`.
+    Overflow(String),
+    /// A fraction finer than one nanosecond, such as `0.5ns`.
+    SubNanosecond(String),
+}
+
+impl fmt::Display for DurationError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Empty => write!(
+                f,
+                "expected a duration such as `500ms`, found an empty string"
+            ),
+            Self::NotANumber(text) => write!(
+                f,
+                "`{text}` is not a duration: expected a number and a unit, such as `500ms` or `1.5s`"
+            ),
+            Self::MissingUnit(text) => write!(
+                f,
+                "`{text}` has no unit: add one of {UNIT_LIST}, such as `{text}ms`"
+            ),
+            Self::UnknownUnit { text, unit } => {
+                write!(
+                    f,
+                    "unknown unit `{unit}` in `{text}`: expected one of {UNIT_LIST}"
+                )
+            }
+            Self::Overflow(text) => {
+                write!(
+                    f,
+                    "`{text}` is too long: a duration must fit in `std::time::Duration`"
+                )
+            }
+            Self::SubNanosecond(text) => {
+                write!(f, "`{text}` is not a whole number of nanoseconds")
+            }
+        }
+    }
+}
+
+/// Parses one duration: digits, an optional fraction, then a unit (`500ms`, `1.5s`, `2m`).
+/// Surrounding whitespace is ignored; whitespace between the number and the unit is not allowed.
+pub fn parse_duration(text: &str) -> Result<Duration, DurationError> {
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return Err(DurationError::Empty);
+    }
+    let number_len = trimmed
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(trimmed.len());
+    let (number, unit) = trimmed.split_at(number_len);
+    let (whole, fraction) = match number.split_once('.') {
+        Some((whole, fraction)) => (whole, Some(fraction)),
+        None => (number, None),
+    };
+    let is_digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !is_digits(whole) || fraction.is_some_and(|f| !is_digits(f)) {
+        return Err(DurationError::NotANumber(trimmed.to_owned()));
+    }
+    if unit.is_empty() {
+        return Err(DurationError::MissingUnit(trimmed.to_owned()));
+    }
+    let Some(&(_, unit_nanos)) = UNITS.iter().find(|(name, _)| *name == unit) else {
+        return Err(DurationError::UnknownUnit {
+            text: trimmed.to_owned(),
+            unit: unit.to_owned(),
+        });
+    };
+    let overflow = || DurationError::Overflow(trimmed.to_owned());
+    let nanos = digits_value(whole)
+        .and_then(|w| w.checked_mul(unit_nanos))
+        .ok_or_else(overflow)?;
+    let nanos = match fraction {
+        None => nanos,
+        Some(fraction) => {
+            let fraction_nanos = fraction_nanos(fraction, unit_nanos)
+                .ok_or_else(|| DurationError::SubNanosecond(trimmed.to_owned()))?;
+            nanos.checked_add(fraction_nanos).ok_or_else(overflow)?
+        }
+    };
+    duration_from_nanos(nanos).ok_or_else(overflow)
+}
+
+/// The value of a run of ASCII digits, or `None` when it does not fit in a `u128`.
+fn digits_value(digits: &str) -> Option<u128> {
+    digits.bytes().try_fold(0u128, |value, digit| {
+        value.checked_mul(10)?.checked_add(u128::from(digit - b'0'))
+    })
+}
+
+/// `0.<fraction>` of a unit, in nanoseconds; `None` unless that is a whole number of nanoseconds.
+fn fraction_nanos(fraction: &str, unit_nanos: u128) -> Option<u128> {
+    // Trailing zeros carry no value, and dropping them keeps `1.50000000000000000000s` in range.
+    let significant = fraction.trim_end_matches('0');
+    // A unit is at most 3.6e12 ns, so more than 13 significant digits is always sub-nanosecond.
+    if significant.len() > 13 {
+        return None;
+    }
+    let scale = 10u128.pow(significant.len() as u32);
+    let scaled = digits_value(significant)? * unit_nanos;
+    (scaled % scale == 0).then_some(scaled / scale)
+}
+
+fn duration_from_nanos(nanos: u128) -> Option<Duration> {
+    let secs = u64::try_from(nanos / 1_000_000_000).ok()?;
+    // The remainder is below 1e9, so it always fits in a u32.
+    let subsec = (nanos % 1_000_000_000) as u32;
+    Some(Duration::new(secs, subsec))
+}
+
+/// The canonical text of a duration: an integer count of the largest unit that divides it
+/// exactly. `parse_duration(&display_duration(d)) == Ok(d)` for every `Duration`.
+pub fn display_duration(duration: Duration) -> String {
+    let nanos = duration.as_nanos();
+    if nanos == 0 {
+        return "0s".to_owned();
+    }
+    let (name, unit_nanos) = UNITS
+        .iter()
+        .rev()
+        .find(|(_, unit_nanos)| nanos % unit_nanos == 0)
+        .copied()
+        .unwrap_or(UNITS[0]);
+    format!("{}{name}", nanos / unit_nanos)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    #[test]
+    fn reads_every_unit() {
+        assert_eq!(parse_duration("7ns"), Ok(Duration::from_nanos(7)));
+        assert_eq!(parse_duration("7us"), Ok(Duration::from_micros(7)));
+        assert_eq!(parse_duration("7ms"), Ok(ms(7)));
+        assert_eq!(parse_duration("7s"), Ok(Duration::from_secs(7)));
+        assert_eq!(parse_duration("7m"), Ok(Duration::from_secs(7 * 60)));
+        assert_eq!(parse_duration("7h"), Ok(Duration::from_secs(7 * 3600)));
+    }
+
+    #[test]
+    fn reads_decimals_exactly() {
+        assert_eq!(parse_duration("1.5s"), Ok(ms(1500)));
+        assert_eq!(parse_duration("0.1s"), Ok(ms(100)));
+        assert_eq!(parse_duration("2.25m"), Ok(Duration::from_secs(135)));
+        assert_eq!(parse_duration("1.500000000000000000000000s"), Ok(ms(1500)));
+        assert_eq!(parse_duration(" 500ms "), Ok(ms(500)));
+    }
+
+    #[test]
+    fn rejects_what_is_not_a_duration() {
+        assert_eq!(parse_duration(""), Err(DurationError::Empty));
+        assert_eq!(parse_duration("  "), Err(DurationError::Empty));
+        assert!(matches!(
+            parse_duration("ms"),
+            Err(DurationError::NotANumber(_))
+        ));
+        assert!(matches!(
+            parse_duration("1.s"),
+            Err(DurationError::NotANumber(_))
+        ));
+        assert!(matches!(
+            parse_duration(".5s"),
+            Err(DurationError::NotANumber(_))
+        ));
+        assert!(matches!(
+            parse_duration("1.2.3s"),
+            Err(DurationError::NotANumber(_))
+        ));
+        assert!(matches!(
+            parse_duration("-1s"),
+            Err(DurationError::NotANumber(_))
+        ));
+        assert!(matches!(
+            parse_duration("500"),
+            Err(DurationError::MissingUnit(_))
+        ));
+        assert!(matches!(
+            parse_duration("5 s"),
+            Err(DurationError::UnknownUnit { .. })
+        ));
+        assert_eq!(
+            parse_duration("5sec"),
+            Err(DurationError::UnknownUnit {
+                text: "5sec".into(),
+                unit: "sec".into()
+            })
+        );
+        assert!(matches!(
+            parse_duration("0.5ns"),
+            Err(DurationError::SubNanosecond(_))
+        ));
+        assert!(matches!(
+            parse_duration("1.00000000000001h"),
+            Err(DurationError::SubNanosecond(_))
+        ));
+    }
+
+    #[test]
+    fn rejects_overflow_at_the_exact_limit() {
+        let max_secs = u64::MAX;
+        assert_eq!(
+            parse_duration(&format!("{max_secs}s")),
+            Ok(Duration::from_secs(max_secs))
+        );
+        assert!(matches!(
+            parse_duration(&format!("{}s", u128::from(max_secs) + 1)),
+            Err(DurationError::Overflow(_))
+        ));
+        assert!(matches!(
+            parse_duration("99999999999999999999999999999999999999999999h"),
+            Err(DurationError::Overflow(_))
+        ));
+    }
+
+    #[test]
+    fn displays_in_the_largest_exact_unit() {
+        assert_eq!(display_duration(ms(500)), "500ms");
+        assert_eq!(display_duration(ms(1500)), "1500ms");
+        assert_eq!(display_duration(Duration::from_secs(120)), "2m");
+        assert_eq!(display_duration(Duration::from_secs(7200)), "2h");
+        assert_eq!(display_duration(Duration::from_nanos(1_001)), "1001ns");
+        assert_eq!(display_duration(Duration::ZERO), "0s");
+        assert_eq!(
+            parse_duration(&display_duration(Duration::MAX)),
+            Ok(Duration::MAX)
+        );
+    }
+}

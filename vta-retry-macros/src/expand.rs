@@ -1,0 +1,118 @@
+//! The expansion: the user's function, re-emitted token for token, with its body run once per
+//! attempt inside a loop. It cannot fail: everything that could go wrong was checked before.
+//!
+//! ```text
+//! // Input:
+//! #[vta_retry(attempts = 3, backoff = "500ms..1s")]
+//! async fn f(client: &Client) -> Result<T, E> { BODY }
+//!
+//! // Output:
+//! async fn f(client: &Client) -> Result<T, E> {
+//!     let __vta_policy = const { Policy::new(3, Backoff::exponential(500ms, 1s)) };
+//!     let mut __vta_attempt: u32 = 1;
+//!     loop {
+//!         let __vta_wait = {
+//!             let __vta_outcome: Result<T, E> = async { BODY }.await;   // one attempt
+//!             match next_wait(__vta_policy, __vta_attempt, &__vta_outcome) {
+//!                 Some(wait) => wait,
+//!                 None => return __vta_outcome,   // success, a permanent error, or the last attempt
+//!             }
+//!         };
+//!         sleep(__vta_wait).await;                                      // the wait
+//!         __vta_attempt += 1;
+//!     }
+//! }
+//! ```
+//!
+//! The body goes in an `async` block, not a closure: `return` and `?` end the attempt, borrowed
+//! arguments (`&mut self` included) are re-borrowed each time, nothing is boxed, and the future
+//! stays `Send` whenever the body's is. The outcome is scoped so that it is dropped before the
+//! sleep: a failed attempt's error is never held across an await.
+
+use std::time::Duration;
+
+use proc_macro2::{Ident, Span, TokenStream, TokenTree};
+use quote::{ToTokens, quote, quote_spanned};
+use syn::ReturnType;
+use syn::spanned::Spanned;
+
+use crate::parse::RetryFn;
+use crate::validate::Config;
+
+/// Rewrites `function` into its retry loop under the checked `config`.
+pub fn expand(function: RetryFn, config: &Config) -> TokenStream {
+    let RetryFn {
+        attrs,
+        vis,
+        sig,
+        body,
+    } = function;
+    let krate = &config.crate_path;
+    let private = quote!(#krate::__private);
+
+    // Mixed-site names: the user's code can neither see nor shadow them.
+    let policy = generated("__vta_policy");
+    let attempt = generated("__vta_attempt");
+    let outcome = generated("__vta_outcome");
+    let wait = generated("__vta_wait");
+
+    let attempts = config.attempts;
+    let first_wait = duration_tokens(config.first_wait);
+    let max_wait = duration_tokens(config.max_wait);
+
+    let (ret_span, outcome_type) = match &sig.output {
+        // `impl Trait` cannot be written in a `let`; the `return` below ties the type instead.
+        ReturnType::Type(_, ty) if mentions_impl_trait(ty.to_token_stream()) => (ty.span(), None),
+        ReturnType::Type(_, ty) => (ty.span(), Some(quote!(: #ty))),
+        ReturnType::Default => (sig.paren_token.span.close(), None),
+    };
+
+    // Spanned at the return type, so "needs `Result<T, E>`" and "not `Retryable`" point there.
+    let next_wait = match &config.retry_if {
+        Some(retry_if) => quote_spanned! {ret_span=>
+            #private::next_wait_if(#policy, #attempt, &#outcome, #retry_if)
+        },
+        None => quote_spanned! {ret_span=>
+            #private::next_wait(#policy, #attempt, &#outcome)
+        },
+    };
+
+    quote! {
+        #(#attrs)*
+        #vis #sig {
+            let #policy = const {
+                #private::Policy::new(#attempts, #private::Backoff::exponential(#first_wait, #max_wait))
+            };
+            let mut #attempt: u32 = 1;
+            loop {
+                let #wait = {
+                    let #outcome #outcome_type = async #body.await;
+                    match #next_wait {
+                        ::core::option::Option::Some(#wait) => #wait,
+                        ::core::option::Option::None => return #outcome,
+                    }
+                };
+                #private::sleep(#wait).await;
+                #attempt += 1;
+            }
+        }
+    }
+}
+
+fn generated(name: &str) -> Ident {
+    Ident::new(name, Span::mixed_site())
+}
+
+fn duration_tokens(duration: Duration) -> TokenStream {
+    let secs = duration.as_secs();
+    let nanos = duration.subsec_nanos();
+    quote!(::core::time::Duration::new(#secs, #nanos))
+}
+
+fn mentions_impl_trait(tokens: TokenStream) -> bool {
+    tokens.into_iter().any(|tree| match tree {
+        TokenTree::Ident(ident) => ident == "impl",
+        TokenTree::Group(group) => mentions_impl_trait(group.stream()),
+        _ => false,
+    })
+}

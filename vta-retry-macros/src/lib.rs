@@ -1,0 +1,70 @@
+//! The `#[vta_retry]` attribute. Use it through [`vta-retry-runtime`], which re-exports it and
+//! holds everything the expansion calls.
+//!
+//! The pipeline is three stages, a file each: [`parse`] (the grammar), [`validate`] (the values
+//! checked against each other and the function), [`expand`] (the rewrite, which cannot fail).
+//! On any error the user's function is emitted unchanged beside the errors, so one typo costs one
+//! error rather than a cascade through every caller.
+//!
+//! [`vta-retry-runtime`]: https://docs.rs/vta-retry-runtime
+
+mod duration;
+mod expand;
+mod parse;
+mod validate;
+
+#[cfg(test)]
+mod proptests;
+
+use proc_macro::TokenStream;
+use quote::quote;
+
+/// Retries an `async fn` that returns `Result<T, E>` when it fails with a transient error.
+///
+/// ```ignore
+/// use vta_retry_runtime::vta_retry;
+///
+/// #[vta_retry(attempts = 3, backoff = "500ms..1s")]
+/// async fn create_signing_key(client: &Client, label: &str) -> Result<KeyId, VtaError> {
+///     client.create_key(label).await
+/// }
+/// ```
+///
+/// | key | value | default |
+/// |---|---|---|
+/// | `attempts` | total calls, the first included; an integer ≥ 1 | `3` |
+/// | `backoff` | `"A..B"`: wait `A`, doubling, never more than `B`; `"A"`: always `A`. Units `ns us ms s m h`, decimals allowed | `"500ms..1s"` |
+/// | `retry_if` | path to a `fn(&E) -> bool` deciding which errors are transient | `E: Retryable` |
+/// | `crate` | path of the runtime crate, when it is renamed | `::vta_retry_runtime` |
+///
+/// Everything is checked at compile time; a mistake is a compile error at the token that is wrong.
+///
+/// The body runs once per attempt: `return` and `?` end that attempt, the last error is returned
+/// unchanged, and dropping the future stops everything. A body that moves an owned argument
+/// cannot be run twice; borrow it, or clone it inside the body.
+#[proc_macro_attribute]
+pub fn vta_retry(args: TokenStream, item: TokenStream) -> TokenStream {
+    vta_retry_tokens(args.into(), item.into()).into()
+}
+
+/// The whole macro over `proc_macro2` tokens: parse, validate, expand; or, on any error, the
+/// function unchanged plus every error found.
+fn vta_retry_tokens(
+    args: proc_macro2::TokenStream,
+    item: proc_macro2::TokenStream,
+) -> proc_macro2::TokenStream {
+    let (args, mut errors) = parse::parse_args_partially(args);
+    let config = validate::validate_args(args, &mut errors);
+    let function = errors.check(syn::parse2::<parse::RetryFn>(item.clone()));
+    if let Some(function) = &function {
+        validate::check_fn(function, &mut errors);
+    }
+    match errors.finish(function) {
+        Ok(Some(function)) => expand::expand(function, &config),
+        Ok(None) => item,
+        Err(errors) => {
+            let errors = errors.into_compile_error();
+            quote!(#item #errors)
+        }
+    }
+}

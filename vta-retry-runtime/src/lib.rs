@@ -1,0 +1,68 @@
+//! Bounded, classified retry of an async call, declared in one line.
+//!
+//! ```
+//! use std::sync::atomic::{AtomicU32, Ordering};
+//! use vta_retry_runtime::vta_retry;
+//! use vta_sdk::error::VtaError;
+//!
+//! static CALLS: AtomicU32 = AtomicU32::new(0);
+//!
+//! // Fails once with a transient fault, as a stale DIDComm session does, then succeeds.
+//! #[vta_retry(attempts = 3, backoff = "500ms..1s")]
+//! async fn create_signing_key(label: &str) -> Result<String, VtaError> {
+//!     if CALLS.fetch_add(1, Ordering::SeqCst) == 0 {
+//!         return Err(VtaError::DidcommTransport("timeout waiting for DIDComm response".into()));
+//!     }
+//!     Ok(format!("key for {label}"))
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() {
+//! assert_eq!(create_signing_key("persona").await.unwrap(), "key for persona");
+//! assert_eq!(CALLS.load(Ordering::SeqCst), 2);
+//! # }
+//! ```
+//!
+//! - [`vta_retry`] rewrites an `async fn` returning `Result<T, E>` into a loop that awaits the body
+//!   once per attempt. Its arguments are checked at compile time.
+//! - [`Retryable`] says which errors are transient; it is implemented for [`std::io::Error`],
+//!   tokio's timeout error and, with the `vta-sdk` feature (on by default), `VtaError`
+//!   ([`vta_retryable`] has the table).
+//! - [`Policy`] and [`Backoff`] are the schedule, as plain `const` data.
+//!
+//! # Retrying a create safely
+//!
+//! If the server processed a create and only the reply was lost, a retry creates a second one.
+//! Make the idempotency key once, outside the retried function, and pass it in, so every attempt
+//! carries the same key and the server can recognise the repeat:
+//!
+//! ```ignore
+//! let key = new_idempotency_key();
+//! create_persona(&client, &key, "alice").await?;
+//!
+//! #[vta_retry]
+//! async fn create_persona(client: &Client, key: &str, name: &str) -> Result<Persona, VtaError> {
+//!     client.create_persona(key, name).await
+//! }
+//! ```
+//!
+//! # Owned arguments
+//!
+//! The body runs once per attempt, so it cannot move an argument out: rustc reports the move at
+//! your line ("value moved here, in previous iteration of loop"). Take the argument by reference,
+//! or clone it inside the body.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod policy;
+mod retryable;
+#[cfg(feature = "vta-sdk")]
+mod vta;
+
+#[doc(hidden)]
+pub mod __private;
+
+pub use policy::{Backoff, Policy};
+pub use retryable::Retryable;
+#[cfg(feature = "vta-sdk")]
+pub use vta::{MAX_RATE_LIMIT_WAIT, vta_retryable};
+pub use vta_retry_macros::vta_retry;

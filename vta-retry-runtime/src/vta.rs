@@ -1,0 +1,94 @@
+//! The classification of [`VtaError`], the error of the `vta-sdk` crate.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use vta_sdk::error::VtaError;
+
+use crate::retryable::Retryable;
+
+/// The longest server-requested wait a rate-limited error may ask for and still be retried: the
+/// same 30 s ceiling `vta-sdk` puts on `Retry-After`. A refusal that asks for longer would only be
+/// refused again, so it is returned at once.
+pub const MAX_RATE_LIMIT_WAIT: Duration = Duration::from_secs(30);
+
+/// Whether a [`VtaError`] is worth another attempt.
+///
+/// | variant | retried | why |
+/// |---|---|---|
+/// | `DidcommTransport`, `TspTransport` | yes | the messaging layer reconnects underneath; a re-send on the same client lands |
+/// | `Network` (with vta-sdk's `client` feature) | yes | connection refused, reset, or timed out |
+/// | `Server` 500, 502, 503, 504 and other 5xx | yes | a fault of the moment on the server side |
+/// | `Server` 501, 505, 506, 507, 508, 510, 511 | no | the server cannot or will not ever serve this request as sent |
+/// | `Unavailable` | yes | the VTA said "ask again", e.g. an earlier attempt on the same key is still running |
+/// | `RateLimited` with no wait, or one of at most [`MAX_RATE_LIMIT_WAIT`] | yes | refused at the edge, before any handler ran |
+/// | `RateLimited` asking for longer | no | waiting less would only be refused again |
+/// | `Validation`, `Conflict`, `NotFound`, `Auth`, `Forbidden`, `Gone` | no | deterministic: a re-send gets the same answer |
+/// | `RepliesNotArriving` | no | the session needs a reconnect, not a re-send; a re-send queues more replies |
+/// | `Protocol`, `Serialization`, and every other variant | no | a bug or a refusal that a re-send cannot change |
+///
+/// ```
+/// use vta_retry_runtime::vta_retryable;
+/// use vta_sdk::error::VtaError;
+///
+/// assert!(vta_retryable(&VtaError::DidcommTransport("timeout waiting for DIDComm response".into())));
+/// assert!(vta_retryable(&VtaError::Server { status: 503, body: String::new() }));
+/// assert!(!vta_retryable(&VtaError::Server { status: 501, body: String::new() }));
+/// assert!(!vta_retryable(&VtaError::Conflict("key id already exists".into())));
+/// ```
+pub fn vta_retryable(error: &VtaError) -> bool {
+    match error {
+        VtaError::DidcommTransport(_)
+        | VtaError::TspTransport(_)
+        | VtaError::Unavailable { .. } => true,
+        VtaError::Server { status, .. } => is_transient_status(*status),
+        VtaError::RateLimited { .. } => error
+            .retry_after()
+            .is_none_or(|wait| wait <= MAX_RATE_LIMIT_WAIT),
+        VtaError::Validation(_)
+        | VtaError::Conflict(_)
+        | VtaError::NotFound(_)
+        | VtaError::Auth(_)
+        | VtaError::Forbidden(_)
+        | VtaError::Gone(_)
+        | VtaError::RepliesNotArriving { .. }
+        | VtaError::Protocol(_)
+        | VtaError::Serialization(_) => false,
+        // `Network` exists only when something in the build enables vta-sdk's `client` feature,
+        // so it cannot be named here; `is_network` is compiled either way and sees it when it is.
+        other => other.is_network(),
+    }
+}
+
+/// 5xx except the statuses that describe the request or the server's configuration rather than a
+/// passing fault: 501 Not Implemented, 505 HTTP Version Not Supported, 506 Variant Also
+/// Negotiates, 507 Insufficient Storage, 508 Loop Detected, 510 Not Extended, 511 Network
+/// Authentication Required.
+fn is_transient_status(status: u16) -> bool {
+    (500..=599).contains(&status) && !matches!(status, 501 | 505 | 506 | 507 | 508 | 510 | 511)
+}
+
+/// See [`vta_retryable`] for the table. The server's hint is the time left until the instant
+/// that `Unavailable` or `RateLimited` named, measured on the system clock.
+impl Retryable for VtaError {
+    fn is_transient(&self) -> bool {
+        vta_retryable(self)
+    }
+
+    fn retry_after(&self) -> Option<Duration> {
+        let instant = match self {
+            VtaError::Unavailable { retry_after } | VtaError::RateLimited { retry_after, .. } => {
+                retry_after.as_ref()?
+            }
+            _ => return None,
+        };
+        let since_epoch = u64::try_from(instant.timestamp())
+            .ok()
+            .map(|secs| Duration::new(secs, instant.timestamp_subsec_nanos().min(999_999_999)));
+        let at = since_epoch.and_then(|d| UNIX_EPOCH.checked_add(d));
+        // An instant before the epoch or already past asks for no wait.
+        Some(at.map_or(Duration::ZERO, |at| {
+            at.duration_since(SystemTime::now())
+                .unwrap_or(Duration::ZERO)
+        }))
+    }
+}
