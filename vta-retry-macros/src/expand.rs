@@ -31,7 +31,7 @@
 
 use std::time::Duration;
 
-use proc_macro2::{Ident, Span, TokenStream, TokenTree};
+use proc_macro2::{Group, Ident, Span, TokenStream, TokenTree};
 use quote::{ToTokens, quote, quote_spanned};
 use syn::ReturnType;
 use syn::spanned::Spanned;
@@ -67,15 +67,24 @@ pub fn expand(function: RetryFn, config: &Config) -> TokenStream {
         ReturnType::Default => (sig.paren_token.span.close(), None),
     };
 
-    // Spanned at the return type, so "needs `Result<T, E>`" and "not `Retryable`" point there.
+    // Spanned at the return type, so "needs `Result<T, E>`" and "not `Retryable`" point at the
+    // type the user wrote rather than at the attribute. The braces around the argument matter:
+    // rustc blames an argument at its own span, and a bare mixed-site name would lead it back
+    // to the attribute. (The name is located at the return type too, or rustc's `unused_braces`
+    // would take the braces for the user's.)
+    let callee_private = respan(private.clone(), ret_span);
+    let outcome_at_ret = Ident::new("__vta_outcome", Span::mixed_site().located_at(ret_span));
     let next_wait = match &config.retry_if {
         Some(retry_if) => quote_spanned! {ret_span=>
-            #private::next_wait_if(#policy, #attempt, &#outcome, #retry_if)
+            #callee_private::next_wait_if(#policy, #attempt, { &#outcome_at_ret }, #retry_if)
         },
         None => quote_spanned! {ret_span=>
-            #private::next_wait(#policy, #attempt, &#outcome)
+            #callee_private::next_wait(#policy, #attempt, { &#outcome_at_ret })
         },
     };
+    // The `async` block is what captures the arguments; spanned at the body, a body that moves an
+    // owned argument is reported at the user's code, not at the attribute.
+    let attempt_block = quote_spanned!(body.span_open()=> async #body);
 
     quote! {
         #(#attrs)*
@@ -86,7 +95,7 @@ pub fn expand(function: RetryFn, config: &Config) -> TokenStream {
             let mut #attempt: u32 = 1;
             loop {
                 let #wait = {
-                    let #outcome #outcome_type = async #body.await;
+                    let #outcome #outcome_type = #attempt_block.await;
                     match #next_wait {
                         ::core::option::Option::Some(#wait) => #wait,
                         ::core::option::Option::None => return #outcome,
@@ -107,6 +116,23 @@ fn duration_tokens(duration: Duration) -> TokenStream {
     let secs = duration.as_secs();
     let nanos = duration.subsec_nanos();
     quote!(::core::time::Duration::new(#secs, #nanos))
+}
+
+/// The same tokens, each at `span`: for generated paths that an error may point at.
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut tree| {
+            if let TokenTree::Group(group) = &tree {
+                let mut respanned = Group::new(group.delimiter(), respan(group.stream(), span));
+                respanned.set_span(span);
+                tree = TokenTree::Group(respanned);
+            } else {
+                tree.set_span(span);
+            }
+            tree
+        })
+        .collect()
 }
 
 fn mentions_impl_trait(tokens: TokenStream) -> bool {

@@ -357,6 +357,14 @@ impl Parse for RetryFn {
     fn parse(input: ParseStream) -> syn::Result<Self> {
         let attrs = input.call(Attribute::parse_outer)?;
         let vis: Visibility = input.parse()?;
+        let starts_a_fn = input.peek(syn::Token![async])
+            || input.peek(syn::Token![fn])
+            || input.peek(syn::Token![const])
+            || input.peek(syn::Token![unsafe])
+            || input.peek(syn::Token![extern]);
+        if !starts_a_fn {
+            return Err(input.error("`#[vta_retry]` goes on an `async fn`"));
+        }
         let sig: Signature = input.parse()?;
         if input.peek(syn::Token![;]) {
             let semi: syn::Token![;] = input.parse()?;
