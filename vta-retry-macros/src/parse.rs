@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use proc_macro2::{Delimiter, Group, Span, TokenStream, TokenTree};
+use quote::ToTokens;
 use syn::parse::{Parse, ParseStream, Parser};
 use syn::{Attribute, ExprPath, Lit, Path, Signature, Visibility};
 
@@ -192,6 +193,17 @@ fn expect_end(input: ParseStream, key: &str) -> syn::Result<()> {
     ))
 }
 
+/// The next value: a literal, or whatever token stands where one should. Literals that reach the
+/// attribute through a `macro_rules!` fragment arrive wrapped in an invisible group, which
+/// `Lit`'s parser sees through.
+fn next_value(input: ParseStream) -> syn::Result<Result<Lit, TokenTree>> {
+    if input.peek(Lit) {
+        input.parse().map(Ok)
+    } else {
+        input.parse().map(Err)
+    }
+}
+
 fn parse_attempts(input: ParseStream) -> syn::Result<(u64, Span)> {
     let expected = "`attempts` takes a whole number, such as `attempts = 3`";
     if input.peek(syn::Token![-]) {
@@ -201,17 +213,15 @@ fn parse_attempts(input: ParseStream) -> syn::Result<(u64, Span)> {
             "`attempts` cannot be negative: it counts every call, the first included",
         ));
     }
-    let value = match input.parse::<TokenTree>()? {
-        TokenTree::Literal(literal) => match Lit::new(literal) {
-            Lit::Int(int) if int.suffix().is_empty() => {
-                let value = int
-                    .base10_parse::<u64>()
-                    .map_err(|_| syn::Error::new(int.span(), "`attempts` is too large"))?;
-                (value, int.span())
-            }
-            other => return Err(syn::Error::new(other.span(), expected)),
-        },
-        other => return Err(syn::Error::new(other.span(), expected)),
+    let value = match next_value(input)? {
+        Ok(Lit::Int(int)) if int.suffix().is_empty() => {
+            let value = int
+                .base10_parse::<u64>()
+                .map_err(|_| syn::Error::new(int.span(), "`attempts` is too large"))?;
+            (value, int.span())
+        }
+        Ok(other) => return Err(syn::Error::new(other.span(), expected)),
+        Err(other) => return Err(syn::Error::new(other.span(), expected)),
     };
     expect_end(input, "attempts")?;
     Ok(value)
@@ -220,20 +230,20 @@ fn parse_attempts(input: ParseStream) -> syn::Result<(u64, Span)> {
 fn parse_backoff(input: ParseStream) -> syn::Result<(BackoffText, Span)> {
     let expected =
         "`backoff` takes a string, such as `backoff = \"500ms..1s\"` or `backoff = \"1s\"`";
-    let tree: TokenTree = input.parse()?;
-    let TokenTree::Literal(literal) = &tree else {
-        return Err(syn::Error::new(tree.span(), expected));
-    };
-    let text = match Lit::new(literal.clone()) {
-        Lit::Str(text) => text,
+    let text = match next_value(input)? {
+        Ok(Lit::Str(text)) => text,
         // `backoff = 500ms` lexes as an integer with suffix `ms`: the quotes were forgotten.
-        Lit::Int(_) | Lit::Float(_) => {
+        Ok(number @ (Lit::Int(_) | Lit::Float(_))) => {
             return Err(syn::Error::new(
-                literal.span(),
-                format!("`backoff` takes a string: write `backoff = \"{literal}\"`"),
+                number.span(),
+                format!(
+                    "`backoff` takes a string: write `backoff = \"{}\"`",
+                    number.to_token_stream()
+                ),
             ));
         }
-        _ => return Err(syn::Error::new(literal.span(), expected)),
+        Ok(other) => return Err(syn::Error::new(other.span(), expected)),
+        Err(other) => return Err(syn::Error::new(other.span(), expected)),
     };
     expect_end(input, "backoff")?;
     let span = text.span();
@@ -452,6 +462,21 @@ mod tests {
             assert_eq!(errors.len(), 1, "{key}: {errors:?}");
             assert!(errors[0].ends_with("is set more than once"), "{errors:?}");
         }
+    }
+
+    #[test]
+    fn literals_from_macro_rules_fragments_are_read() {
+        use proc_macro2::{Delimiter, Group, Literal};
+        let invisible = |literal: Literal| Group::new(Delimiter::None, quote!(#literal));
+        let attempts = invisible(Literal::u64_unsuffixed(4));
+        let backoff = invisible(Literal::string("1s"));
+        let args = parse_args(quote!(attempts = #attempts, backoff = #backoff))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(args.attempts.map(|a| a.0), Some(4));
+        assert_eq!(
+            args.backoff.map(|b| b.0.first),
+            Some(Duration::from_secs(1))
+        );
     }
 
     #[test]
