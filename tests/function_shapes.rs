@@ -229,8 +229,23 @@ async fn instrument_inside(remote: &Flaky, label: &str) -> io::Result<u32> {
     remote.call()
 }
 
+impl Service {
+    /// The order that also works with `&mut self`: `instrument` moves the arguments into a future
+    /// of its own, so it belongs inside the retry loop.
+    #[vta_retry(backoff = "1ms")]
+    #[tracing::instrument(skip(self))]
+    async fn instrumented_by_mut(&mut self) -> io::Result<u32> {
+        let value = self.remote.call()?;
+        self.seen.push(value);
+        Ok(value)
+    }
+}
+
 #[tokio::test(start_paused = true)]
 async fn stacks_with_tracing_instrument_in_either_order() {
     assert_eq!(instrument_outside(&Flaky::default(), "a").await.unwrap(), 2);
     assert_eq!(instrument_inside(&Flaky::default(), "b").await.unwrap(), 2);
+    let mut service = Service::new();
+    assert_eq!(service.instrumented_by_mut().await.unwrap(), 2);
+    assert_eq!(service.seen, [2]);
 }
