@@ -134,7 +134,7 @@ fn fraction_nanos(fraction: &str, unit_nanos: u128) -> Option<u128> {
     if significant.len() > 13 {
         return None;
     }
-    let scale = 10u128.pow(significant.len() as u32);
+    let scale = 10u128.pow(u32::try_from(significant.len()).ok()?);
     let scaled = digits_value(significant)? * unit_nanos;
     (scaled % scale == 0).then_some(scaled / scale)
 }

@@ -8,17 +8,19 @@
 //!
 //! // Output:
 //! async fn f(client: &Client) -> Result<T, E> {
-//!     let __vta_policy = const { Policy::new(3, Backoff::exponential(500ms, 1s)) };
 //!     let mut __vta_attempt: u32 = 1;
 //!     loop {
 //!         let __vta_wait = {
 //!             let __vta_outcome: Result<T, E> = async { BODY }.await;   // one attempt
-//!             match next_wait(__vta_policy, __vta_attempt, &__vta_outcome) {
+//!             const POLICY = Policy::new(3, Backoff::exponential(500ms, 1s)); // written inline:
+//!             match next_wait(const { POLICY }, __vta_attempt, &__vta_outcome) {
 //!                 Some(wait) => wait,
 //!                 None => return __vta_outcome,   // success, a permanent error, or the last attempt
 //!             }
 //!         };
-//!         sleep(__vta_wait).await;                                      // the wait
+//!         if must_wait(__vta_wait) {                                    // zero: retry at once
+//!             sleep(__vta_wait).await;                                  // the wait: tokio's timer
+//!         }
 //!         __vta_attempt += 1;
 //!     }
 //! }
@@ -28,6 +30,13 @@
 //! arguments (`&mut self` included) are re-borrowed each time, nothing is boxed, and the future
 //! stays `Send` whenever the body's is. The outcome is scoped so that it is dropped before the
 //! sleep: a failed attempt's error is never held across an await.
+//!
+//! The future holds only what must survive an await: the arguments, the attempt number, and
+//! either the attempt's future or tokio's `Sleep`. The policy is a constant passed straight to
+//! `next_wait`, not a local (a local would be stored in the future, 40 bytes, across every
+//! await); the wait is passed by value and never borrowed, so it is not stored either; and
+//! `sleep` is tokio's timer itself, where an `async fn` around it would store the duration
+//! twice beside the timer.
 
 use std::time::Duration;
 
@@ -51,7 +60,6 @@ pub fn expand(function: RetryFn, config: &Config) -> TokenStream {
     let private = quote!(#krate::__private);
 
     // Mixed-site names: the user's code can neither see nor shadow them.
-    let policy = generated("__vta_policy");
     let attempt = generated("__vta_attempt");
     let outcome = generated("__vta_outcome");
     let wait = generated("__vta_wait");
@@ -59,6 +67,13 @@ pub fn expand(function: RetryFn, config: &Config) -> TokenStream {
     let attempts = config.attempts;
     let first_wait = duration_tokens(config.first_wait);
     let max_wait = duration_tokens(config.max_wait);
+    // A constant at its one use, not a `let`: a local would be stored in the future across
+    // every await.
+    let policy = quote! {
+        const {
+            #private::Policy::new(#attempts, #private::Backoff::exponential(#first_wait, #max_wait))
+        }
+    };
 
     let (ret_span, outcome_type) = match &sig.output {
         // `impl Trait` cannot be written in a `let`; the `return` below ties the type instead.
@@ -74,13 +89,14 @@ pub fn expand(function: RetryFn, config: &Config) -> TokenStream {
     // would take the braces for the user's.)
     let callee_private = respan(private.clone(), ret_span);
     let outcome_at_ret = Ident::new("__vta_outcome", Span::mixed_site().located_at(ret_span));
-    let next_wait = match &config.retry_if {
-        Some(retry_if) => quote_spanned! {ret_span=>
+    let next_wait = if let Some(retry_if) = &config.retry_if {
+        quote_spanned! {ret_span=>
             #callee_private::next_wait_if(#policy, #attempt, { &#outcome_at_ret }, #retry_if)
-        },
-        None => quote_spanned! {ret_span=>
+        }
+    } else {
+        quote_spanned! {ret_span=>
             #callee_private::next_wait(#policy, #attempt, { &#outcome_at_ret })
-        },
+        }
     };
     // The `async` block is what captures the arguments; spanned at the body, a body that moves an
     // owned argument is reported at the user's code, not at the attribute.
@@ -89,9 +105,6 @@ pub fn expand(function: RetryFn, config: &Config) -> TokenStream {
     quote! {
         #(#attrs)*
         #vis #sig {
-            let #policy = const {
-                #private::Policy::new(#attempts, #private::Backoff::exponential(#first_wait, #max_wait))
-            };
             let mut #attempt: u32 = 1;
             loop {
                 let #wait = {
@@ -101,7 +114,10 @@ pub fn expand(function: RetryFn, config: &Config) -> TokenStream {
                         ::core::option::Option::None => return #outcome,
                     }
                 };
-                #private::sleep(#wait).await;
+                // By value: a borrowed `wait` would be stored in the future across the await.
+                if #private::must_wait(#wait) {
+                    #private::sleep(#wait).await;
+                }
                 #attempt += 1;
             }
         }

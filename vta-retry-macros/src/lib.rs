@@ -8,6 +8,8 @@
 //!
 //! [`vta-retry-runtime`]: https://docs.rs/vta-retry-runtime
 
+#![warn(clippy::pedantic)]
+
 mod duration;
 mod expand;
 mod parse;

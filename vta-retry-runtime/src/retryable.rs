@@ -133,7 +133,7 @@ mod tests {
     #[test]
     fn references_and_boxes_classify_like_their_target() {
         let reset = io::Error::from(io::ErrorKind::ConnectionReset);
-        assert!((&reset).is_transient());
+        assert!(Retryable::is_transient(&&reset));
         let boxed: Box<io::Error> = Box::new(io::Error::from(io::ErrorKind::NotFound));
         assert!(!boxed.is_transient());
         assert!(Arc::new(reset).is_transient());
