@@ -1,5 +1,7 @@
 //! Shared fixtures for the vta-retry tests, examples and benchmarks.
 
+pub mod server;
+
 use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::time::Duration;
