@@ -1,0 +1,103 @@
+//! `cargo bench -p vta-retry-benches`: ns per call of every variant, success path and retry path,
+//! each path one criterion group, every call awaited on one current-thread tokio runtime.
+//!
+//! Every routine is an `async` block that awaits the call and passes its output through
+//! `std::hint::black_box`, returning `()`: criterion's own `black_box` (without its nightly
+//! `real_blackbox` feature) is a volatile read of every byte of the output, which would add
+//! the same sixteen loads to every variant.
+
+use std::cell::Cell;
+use std::hint::black_box;
+
+use criterion::{Criterion, criterion_main};
+use vta_retry_benches::{retry, runtime, success};
+
+/// The success path: the body succeeds at once.
+fn success_path(c: &mut Criterion) {
+    let rt = runtime();
+    let mut group = c.benchmark_group("success");
+    group.bench_function("plain", |b| {
+        b.to_async(&rt).iter(|| async {
+            let _ = black_box(success::plain(black_box(1)).await);
+        });
+    });
+    group.bench_function("hand_written", |b| {
+        b.to_async(&rt).iter(|| async {
+            let _ = black_box(success::hand_written(black_box(1)).await);
+        });
+    });
+    group.bench_function("vta_retry", |b| {
+        b.to_async(&rt).iter(|| async {
+            let _ = black_box(success::vta_retry(black_box(1)).await);
+        });
+    });
+    group.bench_function("backon", |b| {
+        b.to_async(&rt).iter(|| async {
+            let _ = black_box(success::backon(black_box(1)).await);
+        });
+    });
+    group.bench_function("backon_attr", |b| {
+        b.to_async(&rt).iter(|| async {
+            let _ = black_box(success::backon_attr(black_box(1)).await);
+        });
+    });
+    group.bench_function("tokio_retry2", |b| {
+        b.to_async(&rt).iter(|| async {
+            let _ = black_box(success::tokio_retry2(black_box(1)).await);
+        });
+    });
+    group.finish();
+}
+
+/// The retry path: one transient failure, a zero wait, then success.
+fn retry_path(c: &mut Criterion) {
+    let rt = runtime();
+    let mut group = c.benchmark_group("retry");
+    group.bench_function("plain", |b| {
+        b.to_async(&rt).iter(|| async {
+            let calls = Cell::new(0);
+            let _ = black_box(retry::plain(black_box(1), &calls).await);
+        });
+    });
+    group.bench_function("hand_written", |b| {
+        b.to_async(&rt).iter(|| async {
+            let calls = Cell::new(0);
+            let _ = black_box(retry::hand_written(black_box(1), &calls).await);
+        });
+    });
+    group.bench_function("vta_retry", |b| {
+        b.to_async(&rt).iter(|| async {
+            let calls = Cell::new(0);
+            let _ = black_box(retry::vta_retry(black_box(1), &calls).await);
+        });
+    });
+    group.bench_function("backon", |b| {
+        b.to_async(&rt).iter(|| async {
+            let calls = Cell::new(0);
+            let _ = black_box(retry::backon(black_box(1), &calls).await);
+        });
+    });
+    group.bench_function("backon_attr", |b| {
+        b.to_async(&rt).iter(|| async {
+            let calls = Cell::new(0);
+            let _ = black_box(retry::backon_attr(black_box(1), &calls).await);
+        });
+    });
+    group.bench_function("tokio_retry2", |b| {
+        b.to_async(&rt).iter(|| async {
+            let calls = Cell::new(0);
+            let _ = black_box(retry::tokio_retry2(black_box(1), &calls).await);
+        });
+    });
+    group.finish();
+}
+
+/// Both groups, under the command line's options (`criterion_group!`, written out so that the
+/// public function it defines has its documentation).
+pub fn benches() {
+    let mut criterion = Criterion::default().configure_from_args();
+    success_path(&mut criterion);
+    retry_path(&mut criterion);
+}
+
+criterion_main!(benches);

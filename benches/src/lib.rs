@@ -1,0 +1,370 @@
+//! The variants that the benchmarks, the allocation test and the `report` example compare.
+//!
+//! Every variant is an `async fn(x: u64) -> Result<u64, BenchError>` with the same body,
+//! `Ok(black_box(black_box(x) + 1))`: opaque to the optimizer, but cheap, so that what is
+//! measured is the cost of the retry wrapper around it.
+//!
+//! - [`success`]: the body succeeds at once; the policy is 3 attempts, waiting 500 ms then 1 s.
+//! - [`retry`]: the body fails once with a transient error, then succeeds; the policy is
+//!   3 attempts with a zero wait.
+//!
+//! Each module holds one function per variant, in the order of [`VARIANTS`].
+
+use std::cell::Cell;
+use std::hint::black_box;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use vta_retry_runtime::Retryable;
+
+/// The variants, in the order of the benchmarks' and the report's rows.
+pub const VARIANTS: [&str; 6] = [
+    "plain",
+    "hand_written",
+    "vta_retry",
+    "backon",
+    "backon_attr",
+    "tokio_retry2",
+];
+
+/// The first wait of the success-path policy.
+pub const FIRST_WAIT: Duration = Duration::from_millis(500);
+/// The longest wait of the success-path policy.
+pub const MAX_WAIT: Duration = Duration::from_secs(1);
+/// Calls in total, the first included.
+pub const ATTEMPTS: u32 = 3;
+
+/// The body's error. Classifies itself through [`Retryable`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BenchError {
+    /// Worth another attempt.
+    Transient,
+    /// Not worth another attempt.
+    Permanent,
+}
+
+impl std::fmt::Display for BenchError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Transient => "transient",
+            Self::Permanent => "permanent",
+        })
+    }
+}
+
+impl std::error::Error for BenchError {}
+
+impl Retryable for BenchError {
+    fn is_transient(&self) -> bool {
+        matches!(self, Self::Transient)
+    }
+}
+
+/// `Retryable::is_transient` as a function: the classifier backon and `#[backon]` take.
+pub fn is_transient(error: &BenchError) -> bool {
+    error.is_transient()
+}
+
+/// The classification tokio-retry2 wants: the error wrapped as transient or permanent.
+pub fn classify(error: BenchError) -> tokio_retry2::RetryError<BenchError> {
+    if error.is_transient() {
+        tokio_retry2::RetryError::transient(error)
+    } else {
+        tokio_retry2::RetryError::permanent(error)
+    }
+}
+
+/// The body of the retry path: fails with a transient error on the first attempt of a call (when
+/// `calls` is 0), succeeds on every later one. `calls` counts the attempts.
+#[inline(always)]
+pub fn flaky(x: u64, calls: &Cell<u32>) -> Result<u64, BenchError> {
+    let call = calls.get();
+    calls.set(call + 1);
+    if black_box(call) == 0 {
+        Err(BenchError::Transient)
+    } else {
+        Ok(black_box(black_box(x) + 1))
+    }
+}
+
+/// The success path: 3 attempts, waiting 500 ms then 1 s; the body never fails.
+pub mod success {
+    use std::hint::black_box;
+
+    use backon::{ExponentialBuilder, Retryable as _};
+    use backon_macros::backon;
+    use tokio_retry2::strategy::ExponentialFactorBackoff;
+    use vta_retry_runtime::{Retryable as _, vta_retry};
+
+    use super::{ATTEMPTS, BenchError, FIRST_WAIT, MAX_WAIT, classify, is_transient};
+
+    /// The limit: the body as a plain `async fn`, with no retry at all.
+    pub async fn plain(x: u64) -> Result<u64, BenchError> {
+        Ok(black_box(black_box(x) + 1))
+    }
+
+    /// The loop someone would write by hand: classify the error, sleep, double the wait.
+    pub async fn hand_written(x: u64) -> Result<u64, BenchError> {
+        let mut attempt = 1;
+        let mut wait = FIRST_WAIT;
+        loop {
+            let outcome: Result<u64, BenchError> = Ok(black_box(black_box(x) + 1));
+            match outcome {
+                Err(error) if error.is_transient() && attempt < ATTEMPTS => {
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(MAX_WAIT);
+                    attempt += 1;
+                }
+                outcome => return outcome,
+            }
+        }
+    }
+
+    /// `#[vta_retry]`.
+    #[vta_retry(attempts = 3, backoff = "500ms..1s")]
+    pub async fn vta_retry(x: u64) -> Result<u64, BenchError> {
+        Ok(black_box(black_box(x) + 1))
+    }
+
+    /// backon's policy: 2 retries after the first call, 500 ms doubling up to 1 s, no jitter.
+    pub fn backon_policy() -> ExponentialBuilder {
+        ExponentialBuilder::new()
+            .with_min_delay(FIRST_WAIT)
+            .with_max_delay(MAX_WAIT)
+            .with_factor(2.0)
+            .with_max_times(ATTEMPTS as usize - 1)
+    }
+
+    /// backon's builder: `(|| async { .. }).retry(..).when(..)`.
+    pub async fn backon(x: u64) -> Result<u64, BenchError> {
+        (|| async move { Ok(black_box(black_box(x) + 1)) })
+            .retry(backon_policy())
+            .when(is_transient)
+            .await
+    }
+
+    /// backon's `#[backon]` attribute, with the same policy and classifier.
+    #[backon(backoff = backon_policy, when = is_transient)]
+    pub async fn backon_attr(x: u64) -> Result<u64, BenchError> {
+        Ok(black_box(black_box(x) + 1))
+    }
+
+    /// tokio-retry2's `Retry::spawn`, 500 ms doubling up to 1 s, 2 retries.
+    pub async fn tokio_retry2(x: u64) -> Result<u64, BenchError> {
+        let strategy = ExponentialFactorBackoff::from_millis(500, 2.0)
+            .max_delay(MAX_WAIT)
+            .take(ATTEMPTS as usize - 1);
+        tokio_retry2::Retry::spawn(strategy, || async move {
+            let outcome: Result<u64, BenchError> = Ok(black_box(black_box(x) + 1));
+            outcome.map_err(classify)
+        })
+        .await
+    }
+}
+
+/// The retry path: 3 attempts with a zero wait; the body fails once, transiently, then succeeds.
+///
+/// `calls` must be a fresh `Cell::new(0)` for each call.
+pub mod retry {
+    use std::cell::Cell;
+    use std::time::Duration;
+
+    use backon::{ExponentialBuilder, Retryable as _};
+    use backon_macros::backon;
+    use tokio_retry2::strategy::ExponentialFactorBackoff;
+    use vta_retry_runtime::{Retryable as _, vta_retry};
+
+    use super::{ATTEMPTS, BenchError, classify, flaky, is_transient};
+
+    /// The limit: the body called twice, with no retry machinery at all.
+    pub async fn plain(x: u64, calls: &Cell<u32>) -> Result<u64, BenchError> {
+        match flaky(x, calls) {
+            Err(_) => flaky(x, calls),
+            outcome => outcome,
+        }
+    }
+
+    /// The hand-written loop with a zero wait. It sleeps as it would for any wait: a loop written
+    /// by hand does not special-case zero.
+    pub async fn hand_written(x: u64, calls: &Cell<u32>) -> Result<u64, BenchError> {
+        let mut attempt = 1;
+        let mut wait = Duration::ZERO;
+        loop {
+            match flaky(x, calls) {
+                Err(error) if error.is_transient() && attempt < ATTEMPTS => {
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(Duration::ZERO);
+                    attempt += 1;
+                }
+                outcome => return outcome,
+            }
+        }
+    }
+
+    /// `#[vta_retry]` with `backoff = "0s"`: the runtime skips the timer.
+    #[vta_retry(attempts = 3, backoff = "0s")]
+    pub async fn vta_retry(x: u64, calls: &Cell<u32>) -> Result<u64, BenchError> {
+        flaky(x, calls)
+    }
+
+    /// backon's zero-delay policy: 2 retries, no delay, no jitter.
+    pub fn backon_policy() -> ExponentialBuilder {
+        ExponentialBuilder::new()
+            .with_min_delay(Duration::ZERO)
+            .with_max_delay(Duration::ZERO)
+            .with_factor(2.0)
+            .with_max_times(ATTEMPTS as usize - 1)
+    }
+
+    /// backon's builder.
+    pub async fn backon(x: u64, calls: &Cell<u32>) -> Result<u64, BenchError> {
+        (|| async move { flaky(x, calls) })
+            .retry(backon_policy())
+            .when(is_transient)
+            .await
+    }
+
+    /// backon's `#[backon]` attribute.
+    #[backon(backoff = backon_policy, when = is_transient)]
+    pub async fn backon_attr(x: u64, calls: &Cell<u32>) -> Result<u64, BenchError> {
+        flaky(x, calls)
+    }
+
+    /// tokio-retry2 with a zero delay.
+    pub async fn tokio_retry2(x: u64, calls: &Cell<u32>) -> Result<u64, BenchError> {
+        let strategy = ExponentialFactorBackoff::from_millis(0, 2.0).take(ATTEMPTS as usize - 1);
+        tokio_retry2::Retry::spawn(
+            strategy,
+            || async move { flaky(x, calls).map_err(classify) },
+        )
+        .await
+    }
+}
+
+/// A current-thread tokio runtime with the timer on: the one every measurement runs on.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .expect("a current-thread runtime")
+}
+
+/// Where criterion writes its results: `$CRITERION_HOME`, else `$CARGO_TARGET_DIR/criterion`,
+/// else the workspace's `target/criterion`.
+pub fn criterion_dir() -> PathBuf {
+    if let Some(home) = std::env::var_os("CRITERION_HOME") {
+        return home.into();
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"),
+        PathBuf::from,
+    );
+    target.join("criterion")
+}
+
+/// The time per iteration, in ns, that criterion last measured for `group/variant`, with the
+/// bounds of its 95% confidence interval: the estimate criterion prints as `time:` (the slope of
+/// its linear fit, or the mean when it sampled flat). `None` before `cargo bench` has run.
+pub fn criterion_mean_ns(group: &str, variant: &str) -> Option<(f64, f64, f64)> {
+    let path = criterion_dir()
+        .join(group)
+        .join(variant)
+        .join("new/estimates.json");
+    let text = std::fs::read_to_string(path).ok()?;
+    let json: serde_json::Value = serde_json::from_str(&text).ok()?;
+    let estimate = if json["slope"].is_object() {
+        &json["slope"]
+    } else {
+        &json["mean"]
+    };
+    Some((
+        estimate["point_estimate"].as_f64()?,
+        estimate["confidence_interval"]["lower_bound"].as_f64()?,
+        estimate["confidence_interval"]["upper_bound"].as_f64()?,
+    ))
+}
+
+/// The size in bytes of each variant's unpolled future, success path then retry path, in the
+/// order of [`VARIANTS`].
+pub fn future_sizes() -> [(usize, usize); 6] {
+    use std::mem::size_of_val;
+    let calls = Cell::new(0);
+    [
+        (
+            size_of_val(&success::plain(1)),
+            size_of_val(&retry::plain(1, &calls)),
+        ),
+        (
+            size_of_val(&success::hand_written(1)),
+            size_of_val(&retry::hand_written(1, &calls)),
+        ),
+        (
+            size_of_val(&success::vta_retry(1)),
+            size_of_val(&retry::vta_retry(1, &calls)),
+        ),
+        (
+            size_of_val(&success::backon(1)),
+            size_of_val(&retry::backon(1, &calls)),
+        ),
+        (
+            size_of_val(&success::backon_attr(1)),
+            size_of_val(&retry::backon_attr(1, &calls)),
+        ),
+        (
+            size_of_val(&success::tokio_retry2(1)),
+            size_of_val(&retry::tokio_retry2(1, &calls)),
+        ),
+    ]
+}
+
+/// Heap allocations per call of `call`, counted by `counter` (which must be the binary's
+/// `#[global_allocator]`) over `calls` calls awaited inside one `block_on`, after one call to
+/// warm up. The block_on itself is outside the count.
+pub fn allocations_per_call<F, Fut, T>(
+    counter: &'static stats_alloc::StatsAlloc<std::alloc::System>,
+    rt: &tokio::runtime::Runtime,
+    calls: u32,
+    mut call: F,
+) -> f64
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = T>,
+{
+    rt.block_on(async {
+        black_box(call().await);
+        let region = stats_alloc::Region::new(counter);
+        for _ in 0..calls {
+            black_box(call().await);
+        }
+        let change = region.change();
+        change.allocations as f64 / f64::from(calls)
+    })
+}
+
+/// Heap allocations per call of each variant, success path then retry path, in the order of
+/// [`VARIANTS`]. `counter` must be the binary's `#[global_allocator]`.
+pub fn allocations(
+    counter: &'static stats_alloc::StatsAlloc<std::alloc::System>,
+    calls: u32,
+) -> [(f64, f64); 6] {
+    let rt = runtime();
+    macro_rules! measure {
+        ($variant:ident) => {
+            (
+                allocations_per_call(counter, &rt, calls, || success::$variant(black_box(1))),
+                allocations_per_call(counter, &rt, calls, || async {
+                    let calls = Cell::new(0);
+                    retry::$variant(black_box(1), &calls).await
+                }),
+            )
+        };
+    }
+    [
+        measure!(plain),
+        measure!(hand_written),
+        measure!(vta_retry),
+        measure!(backon),
+        measure!(backon_attr),
+        measure!(tokio_retry2),
+    ]
+}

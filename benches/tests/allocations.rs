@@ -1,0 +1,51 @@
+//! Deterministic checks of `#[vta_retry]`'s cost: no heap allocation per call, on the success
+//! path or on the zero-wait retry path, and a future no larger than the hand-written loop's.
+//!
+//! One `#[test]` only: the allocation counter is global, and a second test running on another
+//! thread would be counted too.
+
+use std::alloc::System;
+use std::cell::Cell;
+use std::hint::black_box;
+
+use stats_alloc::{INSTRUMENTED_SYSTEM, StatsAlloc};
+use vta_retry_benches::{allocations_per_call, retry, runtime, success};
+
+#[global_allocator]
+static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
+
+#[test]
+fn vta_retry_allocates_nothing_and_is_no_larger_than_a_hand_written_loop() {
+    let rt = runtime();
+
+    // The counter is live: one boxed byte per call is one allocation per call.
+    let boxed = allocations_per_call(GLOBAL, &rt, 1000, || async { Box::new(black_box(1u8)) });
+    assert_eq!(boxed, 1.0, "the counting allocator sees a Box");
+
+    let on_success = allocations_per_call(GLOBAL, &rt, 1000, || success::vta_retry(black_box(1)));
+    assert_eq!(on_success, 0.0, "allocations per call on the success path");
+
+    let on_retry = allocations_per_call(GLOBAL, &rt, 1000, || async {
+        let calls = Cell::new(0);
+        let outcome = retry::vta_retry(black_box(1), &calls).await;
+        assert_eq!((outcome, calls.get()), (Ok(2), 2));
+    });
+    assert_eq!(
+        on_retry, 0.0,
+        "allocations per call on the zero-wait retry path"
+    );
+
+    let vta = size_of_val(&success::vta_retry(1));
+    let hand = size_of_val(&success::hand_written(1));
+    assert!(
+        vta <= hand,
+        "#[vta_retry]'s future is {vta} bytes, the hand-written loop's {hand}"
+    );
+    let calls = Cell::new(0);
+    let vta = size_of_val(&retry::vta_retry(1, &calls));
+    let hand = size_of_val(&retry::hand_written(1, &calls));
+    assert!(
+        vta <= hand,
+        "#[vta_retry]'s future is {vta} bytes on the retry path, the hand-written loop's {hand}"
+    );
+}
