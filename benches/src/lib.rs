@@ -207,6 +207,13 @@ pub mod retry {
         flaky(x, calls)
     }
 
+    /// `#[vta_retry]` with a real wait, for the allocation test on tokio's paused clock: the
+    /// timer is registered and fired, still without a heap allocation.
+    #[vta_retry(attempts = 3, backoff = "1ms")]
+    pub async fn vta_retry_with_wait(x: u64, calls: &Cell<u32>) -> Result<u64, BenchError> {
+        flaky(x, calls)
+    }
+
     /// backon's zero-delay policy: 2 retries, no delay, no jitter.
     pub fn backon_policy() -> ExponentialBuilder {
         ExponentialBuilder::new()
@@ -245,6 +252,15 @@ pub mod retry {
 pub fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_time()
+        .build()
+        .expect("a current-thread runtime")
+}
+
+/// As [`runtime`], with tokio's clock paused: a sleep completes at once by advancing the clock.
+pub fn paused_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
         .build()
         .expect("a current-thread runtime")
 }

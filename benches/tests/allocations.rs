@@ -9,7 +9,7 @@ use std::cell::Cell;
 use std::hint::black_box;
 
 use stats_alloc::{INSTRUMENTED_SYSTEM, StatsAlloc};
-use vta_retry_benches::{allocations_per_call, retry, runtime, success};
+use vta_retry_benches::{allocations_per_call, paused_runtime, retry, runtime, success};
 
 #[global_allocator]
 static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
@@ -33,6 +33,18 @@ fn vta_retry_allocates_nothing_and_is_no_larger_than_a_hand_written_loop() {
     assert_eq!(
         on_retry, 0.0,
         "allocations per call on the zero-wait retry path"
+    );
+
+    // With a real wait, tokio's timer is registered and fired (on the paused clock, at once).
+    let paused = paused_runtime();
+    let on_timed_retry = allocations_per_call(GLOBAL, &paused, 1000, || async {
+        let calls = Cell::new(0);
+        let outcome = retry::vta_retry_with_wait(black_box(1), &calls).await;
+        assert_eq!((outcome, calls.get()), (Ok(2), 2));
+    });
+    assert_eq!(
+        on_timed_retry, 0.0,
+        "allocations per call on the retry path with a 1 ms wait"
     );
 
     let vta = size_of_val(&success::vta_retry(1));
