@@ -98,9 +98,16 @@ pub fn expand(function: RetryFn, config: &Config) -> TokenStream {
             #callee_private::next_wait(#policy, #attempt, { &#outcome_at_ret })
         }
     };
-    // The `async` block is what captures the arguments; spanned at the body, a body that moves an
-    // owned argument is reported at the user's code, not at the attribute.
-    let attempt_block = quote_spanned!(body.span_open()=> async #body);
+    // A body that can leave early (`return`, `?`, a bare `break`/`continue`, or a macro that may
+    // hide one) runs in an `async` block, which turns those into the end of one attempt. Any
+    // other body runs in place as a plain block: the same behaviour, without a second coroutine
+    // for rustc to check and for every call to initialise. The `async` keyword is spanned at the
+    // body, so a body that moves an owned argument is reported at the user's code.
+    let one_attempt = if can_leave_early(body.stream()) {
+        quote_spanned!(body.span_open()=> async #body.await)
+    } else {
+        body.to_token_stream()
+    };
 
     quote! {
         #(#attrs)*
@@ -108,7 +115,7 @@ pub fn expand(function: RetryFn, config: &Config) -> TokenStream {
             let mut #attempt: u32 = 1;
             loop {
                 let #wait = {
-                    let #outcome #outcome_type = #attempt_block.await;
+                    let #outcome #outcome_type = #one_attempt;
                     match #next_wait {
                         ::core::option::Option::Some(#wait) => #wait,
                         ::core::option::Option::None => return #outcome,
@@ -151,10 +158,70 @@ fn respan(tokens: TokenStream, span: Span) -> TokenStream {
         .collect()
 }
 
+/// Whether `tokens` hold anything that, run in place inside the retry loop, would leave the
+/// attempt other than by its value: `return`, `?`, `break`, `continue`, or a macro call (which may
+/// expand to any of them, as `anyhow::bail!` does). Conservative: a nested closure or `async`
+/// block containing one still counts.
+fn can_leave_early(tokens: TokenStream) -> bool {
+    let mut previous_was_ident = false;
+    let mut after_bang = false;
+    for tree in tokens {
+        let macro_call = after_bang && matches!(&tree, TokenTree::Group(_));
+        after_bang = false;
+        let leaves = match &tree {
+            TokenTree::Ident(ident) => {
+                ident == "return" || ident == "break" || ident == "continue" || ident == "yield"
+            }
+            TokenTree::Punct(punct) if punct.as_char() == '?' => true,
+            TokenTree::Punct(punct) if punct.as_char() == '!' => {
+                after_bang = previous_was_ident;
+                false
+            }
+            TokenTree::Group(group) => macro_call || can_leave_early(group.stream()),
+            TokenTree::Punct(_) | TokenTree::Literal(_) => false,
+        };
+        if leaves {
+            return true;
+        }
+        previous_was_ident = matches!(tree, TokenTree::Ident(_));
+    }
+    false
+}
+
 fn mentions_impl_trait(tokens: TokenStream) -> bool {
     tokens.into_iter().any(|tree| match tree {
         TokenTree::Ident(ident) => ident == "impl",
         TokenTree::Group(group) => mentions_impl_trait(group.stream()),
         _ => false,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::can_leave_early;
+    use quote::quote;
+
+    #[test]
+    fn a_body_that_only_evaluates_runs_in_place() {
+        assert!(!can_leave_early(quote! { client.create_key(label).await }));
+        assert!(!can_leave_early(quote! { let x = a != b; Ok(!x) }));
+        assert!(!can_leave_early(
+            quote! { loop_count(|x| x + 1).await.map(|v| v * 2) }
+        ));
+    }
+
+    #[test]
+    fn a_body_that_can_leave_early_runs_in_an_async_block() {
+        assert!(can_leave_early(quote! { return Ok(1) }));
+        assert!(can_leave_early(quote! { let v = call().await?; Ok(v) }));
+        assert!(can_leave_early(
+            quote! { if x { Ok(f(y)?) } else { Ok(0) } }
+        ));
+        assert!(can_leave_early(quote! { anyhow::bail!("no") }));
+        assert!(can_leave_early(
+            quote! { tracing::info!("x"); call().await }
+        ));
+        assert!(can_leave_early(quote! { while true { break } Ok(1) }));
+        assert!(can_leave_early(quote! { for x in y { continue } Ok(1) }));
+    }
 }
