@@ -71,6 +71,14 @@ impl Service {
         Ok(value)
     }
 
+    /// The same without `?`: a body that cannot leave early runs in place, not in an `async`
+    /// block, and `&mut self` is still used afresh by each attempt.
+    #[vta_retry(backoff = "1ms")]
+    async fn by_mut_in_place(&mut self) -> Result<u32, io::Error> {
+        self.seen.push(self.remote.calls.get());
+        self.remote.call()
+    }
+
     #[vta_retry(backoff = "1ms")]
     async fn by_value(self) -> Result<u32, io::Error> {
         self.remote.call()
@@ -94,6 +102,9 @@ async fn methods_on_every_receiver() {
     let mut service = Service::new();
     assert_eq!(service.by_mut().await.unwrap(), 2);
     assert_eq!(service.seen, [0, 1, 2]);
+    let mut service = Service::new();
+    assert_eq!(service.by_mut_in_place().await.unwrap(), 2);
+    assert_eq!(service.seen, [0, 1]);
     assert_eq!(Service::new().by_value().await.unwrap(), 2);
     let fresh = Service::new().returns_self().await.unwrap();
     assert_eq!(fresh.remote.calls.get(), 0);
