@@ -266,3 +266,51 @@ async fn stacks_with_tracing_instrument_in_either_order() {
 async fn not_written_yet(_remote: &Flaky) -> io::Result<u32> {
     todo!()
 }
+
+/// The expansion's names cannot clash with the user's: parameters named like its locals, and
+/// types named like the ones it uses, in scope around the function. (Items named `__vta_…`
+/// remain reserved: a unit struct of that name would be read as a pattern, a compile error.)
+mod clashing_names {
+    #![allow(non_camel_case_types, non_snake_case, clippy::upper_case_acronyms)]
+
+    use super::{Flaky, Remote};
+    use std::io;
+    use vta_retry_runtime::vta_retry;
+
+    struct Option;
+    struct Some;
+    struct Duration;
+    struct Policy;
+    struct Result;
+
+    #[vta_retry(attempts = 3, backoff = "1ms")]
+    pub(super) async fn shadowing(
+        remote: &Flaky,
+        __vta_attempt: u32,
+        __vta_wait: &str,
+    ) -> io::Result<(u32, u32, usize)> {
+        let _ = (Option, Some, Duration, Policy, Result);
+        Ok((remote.call()?, __vta_attempt, __vta_wait.len()))
+    }
+
+    #[vta_retry(attempts = 3, backoff = "1ms")]
+    pub(super) async fn shadowing_in_place(remote: &Flaky, __vta_attempt: u32) -> io::Result<u32> {
+        remote.call().map(|call| call * 100 + __vta_attempt)
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_expansion_names_cannot_clash_with_the_users() {
+    let remote = Flaky::default();
+    assert_eq!(
+        clashing_names::shadowing(&remote, 7, "wait").await.unwrap(),
+        (2, 7, 4)
+    );
+    let remote = Flaky::default();
+    assert_eq!(
+        clashing_names::shadowing_in_place(&remote, 7)
+            .await
+            .unwrap(),
+        207
+    );
+}

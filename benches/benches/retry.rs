@@ -10,7 +10,7 @@ use std::cell::Cell;
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_main};
-use vta_retry_benches::{retry, runtime, success};
+use vta_retry_benches::{paused_runtime, retry, retry_timer, runtime, success};
 
 /// The success path: the body succeeds at once.
 fn success_path(c: &mut Criterion) {
@@ -49,55 +49,69 @@ fn success_path(c: &mut Criterion) {
     group.finish();
 }
 
-/// The retry path: one transient failure, a zero wait, then success.
-fn retry_path(c: &mut Criterion) {
-    let rt = runtime();
-    let mut group = c.benchmark_group("retry");
-    group.bench_function("plain", |b| {
-        b.to_async(&rt).iter(|| async {
-            let calls = Cell::new(0);
-            let _ = black_box(retry::plain(black_box(1), &calls).await);
+/// One retry-path group: every variant of `$module`, on `$runtime`.
+macro_rules! retry_group {
+    ($c:expr, $name:literal, $module:ident, $runtime:expr) => {{
+        let rt = $runtime;
+        let mut group = $c.benchmark_group($name);
+        group.bench_function("plain", |b| {
+            b.to_async(&rt).iter(|| async {
+                let calls = Cell::new(0);
+                let _ = black_box($module::plain(black_box(1), &calls).await);
+            });
         });
-    });
-    group.bench_function("hand_written", |b| {
-        b.to_async(&rt).iter(|| async {
-            let calls = Cell::new(0);
-            let _ = black_box(retry::hand_written(black_box(1), &calls).await);
+        group.bench_function("hand_written", |b| {
+            b.to_async(&rt).iter(|| async {
+                let calls = Cell::new(0);
+                let _ = black_box($module::hand_written(black_box(1), &calls).await);
+            });
         });
-    });
-    group.bench_function("vta_retry", |b| {
-        b.to_async(&rt).iter(|| async {
-            let calls = Cell::new(0);
-            let _ = black_box(retry::vta_retry(black_box(1), &calls).await);
+        group.bench_function("vta_retry", |b| {
+            b.to_async(&rt).iter(|| async {
+                let calls = Cell::new(0);
+                let _ = black_box($module::vta_retry(black_box(1), &calls).await);
+            });
         });
-    });
-    group.bench_function("backon", |b| {
-        b.to_async(&rt).iter(|| async {
-            let calls = Cell::new(0);
-            let _ = black_box(retry::backon(black_box(1), &calls).await);
+        group.bench_function("backon", |b| {
+            b.to_async(&rt).iter(|| async {
+                let calls = Cell::new(0);
+                let _ = black_box($module::backon(black_box(1), &calls).await);
+            });
         });
-    });
-    group.bench_function("backon_attr", |b| {
-        b.to_async(&rt).iter(|| async {
-            let calls = Cell::new(0);
-            let _ = black_box(retry::backon_attr(black_box(1), &calls).await);
+        group.bench_function("backon_attr", |b| {
+            b.to_async(&rt).iter(|| async {
+                let calls = Cell::new(0);
+                let _ = black_box($module::backon_attr(black_box(1), &calls).await);
+            });
         });
-    });
-    group.bench_function("tokio_retry2", |b| {
-        b.to_async(&rt).iter(|| async {
-            let calls = Cell::new(0);
-            let _ = black_box(retry::tokio_retry2(black_box(1), &calls).await);
+        group.bench_function("tokio_retry2", |b| {
+            b.to_async(&rt).iter(|| async {
+                let calls = Cell::new(0);
+                let _ = black_box($module::tokio_retry2(black_box(1), &calls).await);
+            });
         });
-    });
-    group.finish();
+        group.finish();
+    }};
 }
 
-/// Both groups, under the command line's options (`criterion_group!`, written out so that the
+/// The retry path: one transient failure, a zero wait, then success.
+fn retry_path(c: &mut Criterion) {
+    retry_group!(c, "retry", retry, runtime());
+}
+
+/// The retry path through tokio's timer: one transient failure, a 1 ms wait on the paused clock
+/// (the clock jumps; nothing waits), then success. Every variant registers and fires a timer.
+fn retry_timer_path(c: &mut Criterion) {
+    retry_group!(c, "retry_timer", retry_timer, paused_runtime());
+}
+
+/// Every group, under the command line's options (`criterion_group!`, written out so that the
 /// public function it defines has its documentation).
 pub fn benches() {
     let mut criterion = Criterion::default().configure_from_args();
     success_path(&mut criterion);
     retry_path(&mut criterion);
+    retry_timer_path(&mut criterion);
 }
 
 criterion_main!(benches);

@@ -162,90 +162,103 @@ pub mod success {
     }
 }
 
-/// The retry path: 3 attempts with a zero wait; the body fails once, transiently, then succeeds.
-///
-/// `calls` must be a fresh `Cell::new(0)` for each call.
-pub mod retry {
-    use std::cell::Cell;
-    use std::time::Duration;
+/// The retry path's variants, with the wait `$wait` (`"0s"` or `"1ms"`) and the same in
+/// milliseconds, `$millis`.
+macro_rules! retry_variants {
+    ($(#[$doc:meta])* $module:ident, $wait:literal, $millis:literal) => {
+        $(#[$doc])*
+        pub mod $module {
+            use std::cell::Cell;
+            use std::time::Duration;
 
-    use backon::{ExponentialBuilder, Retryable as _};
-    use backon_macros::backon;
-    use tokio_retry2::strategy::ExponentialFactorBackoff;
-    use vta_retry_runtime::{Retryable as _, vta_retry};
+            use backon::{ExponentialBuilder, Retryable as _};
+            use backon_macros::backon;
+            use tokio_retry2::strategy::ExponentialFactorBackoff;
+            use vta_retry_runtime::{Retryable as _, vta_retry};
 
-    use super::{ATTEMPTS, BenchError, classify, flaky, is_transient};
+            use super::{ATTEMPTS, BenchError, classify, flaky, is_transient};
 
-    /// The limit: the body called twice, with no retry machinery at all.
-    pub async fn plain(x: u64, calls: &Cell<u32>) -> Result<u64, BenchError> {
-        match flaky(x, calls) {
-            Err(_) => flaky(x, calls),
-            outcome => outcome,
-        }
-    }
+            const WAIT: Duration = Duration::from_millis($millis);
 
-    /// The hand-written loop with a zero wait. It sleeps as it would for any wait: a loop written
-    /// by hand does not special-case zero.
-    pub async fn hand_written(x: u64, calls: &Cell<u32>) -> Result<u64, BenchError> {
-        let mut attempt = 1;
-        let mut wait = Duration::ZERO;
-        loop {
-            match flaky(x, calls) {
-                Err(error) if error.is_transient() && attempt < ATTEMPTS => {
-                    tokio::time::sleep(wait).await;
-                    wait = (wait * 2).min(Duration::ZERO);
-                    attempt += 1;
+            /// The limit: the body called twice, with no retry machinery at all.
+            pub async fn plain(x: u64, calls: &Cell<u32>) -> Result<u64, BenchError> {
+                match flaky(x, calls) {
+                    Err(_) => flaky(x, calls),
+                    outcome => outcome,
                 }
-                outcome => return outcome,
+            }
+
+            /// The hand-written loop. It sleeps as it would for any wait: a loop written by hand
+            /// does not special-case zero.
+            pub async fn hand_written(x: u64, calls: &Cell<u32>) -> Result<u64, BenchError> {
+                let mut attempt = 1;
+                let mut wait = WAIT;
+                loop {
+                    match flaky(x, calls) {
+                        Err(error) if error.is_transient() && attempt < ATTEMPTS => {
+                            tokio::time::sleep(wait).await;
+                            wait = (wait * 2).min(WAIT);
+                            attempt += 1;
+                        }
+                        outcome => return outcome,
+                    }
+                }
+            }
+
+            /// `#[vta_retry]`. With a zero wait the runtime skips the timer.
+            #[vta_retry(attempts = 3, backoff = $wait)]
+            pub async fn vta_retry(x: u64, calls: &Cell<u32>) -> Result<u64, BenchError> {
+                flaky(x, calls)
+            }
+
+            /// backon's policy: 2 retries, the same constant wait, no jitter.
+            pub fn backon_policy() -> ExponentialBuilder {
+                ExponentialBuilder::new()
+                    .with_min_delay(WAIT)
+                    .with_max_delay(WAIT)
+                    .with_factor(2.0)
+                    .with_max_times(ATTEMPTS as usize - 1)
+            }
+
+            /// backon's builder.
+            pub async fn backon(x: u64, calls: &Cell<u32>) -> Result<u64, BenchError> {
+                (|| async move { flaky(x, calls) })
+                    .retry(backon_policy())
+                    .when(is_transient)
+                    .await
+            }
+
+            /// backon's `#[backon]` attribute.
+            #[backon(backoff = backon_policy, when = is_transient)]
+            pub async fn backon_attr(x: u64, calls: &Cell<u32>) -> Result<u64, BenchError> {
+                flaky(x, calls)
+            }
+
+            /// tokio-retry2 with the same constant wait.
+            pub async fn tokio_retry2(x: u64, calls: &Cell<u32>) -> Result<u64, BenchError> {
+                let strategy = ExponentialFactorBackoff::from_millis($millis, 1.0)
+                    .max_delay(WAIT)
+                    .take(ATTEMPTS as usize - 1);
+                tokio_retry2::Retry::spawn(strategy, || async move {
+                    flaky(x, calls).map_err(classify)
+                })
+                .await
             }
         }
-    }
+    };
+}
 
-    /// `#[vta_retry]` with `backoff = "0s"`: the runtime skips the timer.
-    #[vta_retry(attempts = 3, backoff = "0s")]
-    pub async fn vta_retry(x: u64, calls: &Cell<u32>) -> Result<u64, BenchError> {
-        flaky(x, calls)
-    }
+retry_variants! {
+    /// The retry path: 3 attempts with a zero wait; the body fails once, transiently, then
+    /// succeeds. `calls` must be a fresh `Cell::new(0)` for each call.
+    retry, "0s", 0
+}
 
-    /// `#[vta_retry]` with a real wait, for the allocation test on tokio's paused clock: the
-    /// timer is registered and fired, still without a heap allocation.
-    #[vta_retry(attempts = 3, backoff = "1ms")]
-    pub async fn vta_retry_with_wait(x: u64, calls: &Cell<u32>) -> Result<u64, BenchError> {
-        flaky(x, calls)
-    }
-
-    /// backon's zero-delay policy: 2 retries, no delay, no jitter.
-    pub fn backon_policy() -> ExponentialBuilder {
-        ExponentialBuilder::new()
-            .with_min_delay(Duration::ZERO)
-            .with_max_delay(Duration::ZERO)
-            .with_factor(2.0)
-            .with_max_times(ATTEMPTS as usize - 1)
-    }
-
-    /// backon's builder.
-    pub async fn backon(x: u64, calls: &Cell<u32>) -> Result<u64, BenchError> {
-        (|| async move { flaky(x, calls) })
-            .retry(backon_policy())
-            .when(is_transient)
-            .await
-    }
-
-    /// backon's `#[backon]` attribute.
-    #[backon(backoff = backon_policy, when = is_transient)]
-    pub async fn backon_attr(x: u64, calls: &Cell<u32>) -> Result<u64, BenchError> {
-        flaky(x, calls)
-    }
-
-    /// tokio-retry2 with a zero delay.
-    pub async fn tokio_retry2(x: u64, calls: &Cell<u32>) -> Result<u64, BenchError> {
-        let strategy = ExponentialFactorBackoff::from_millis(0, 2.0).take(ATTEMPTS as usize - 1);
-        tokio_retry2::Retry::spawn(
-            strategy,
-            || async move { flaky(x, calls).map_err(classify) },
-        )
-        .await
-    }
+retry_variants! {
+    /// The retry path with a 1 ms wait, for a runtime on tokio's paused clock
+    /// ([`paused_runtime`](super::paused_runtime)): every variant registers and fires a timer,
+    /// and the clock advances instead of the machine waiting.
+    retry_timer, "1ms", 1
 }
 
 /// A current-thread tokio runtime with the timer on: the one every measurement runs on.
@@ -357,13 +370,15 @@ where
     })
 }
 
-/// Heap allocations per call of each variant, success path then retry path, in the order of
-/// [`VARIANTS`]. `counter` must be the binary's `#[global_allocator]`.
+/// Heap allocations per call of each variant, on the success path, the zero-wait retry path and
+/// the retry path through tokio's timer (on the paused clock), in the order of [`VARIANTS`].
+/// `counter` must be the binary's `#[global_allocator]`.
 pub fn allocations(
     counter: &'static stats_alloc::StatsAlloc<std::alloc::System>,
     calls: u32,
-) -> [(f64, f64); 6] {
+) -> [(f64, f64, f64); 6] {
     let rt = runtime();
+    let paused = paused_runtime();
     macro_rules! measure {
         ($variant:ident) => {
             (
@@ -371,6 +386,10 @@ pub fn allocations(
                 allocations_per_call(counter, &rt, calls, || async {
                     let calls = Cell::new(0);
                     retry::$variant(black_box(1), &calls).await
+                }),
+                allocations_per_call(counter, &paused, calls, || async {
+                    let calls = Cell::new(0);
+                    retry_timer::$variant(black_box(1), &calls).await
                 }),
             )
         };

@@ -9,7 +9,9 @@ use std::cell::Cell;
 use std::hint::black_box;
 
 use stats_alloc::{INSTRUMENTED_SYSTEM, StatsAlloc};
-use vta_retry_benches::{allocations_per_call, paused_runtime, retry, runtime, success};
+use vta_retry_benches::{
+    allocations_per_call, paused_runtime, retry, retry_timer, runtime, success,
+};
 
 #[global_allocator]
 static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
@@ -39,7 +41,7 @@ fn vta_retry_allocates_nothing_and_is_no_larger_than_a_hand_written_loop() {
     let paused = paused_runtime();
     let on_timed_retry = allocations_per_call(GLOBAL, &paused, 1000, || async {
         let calls = Cell::new(0);
-        let outcome = retry::vta_retry_with_wait(black_box(1), &calls).await;
+        let outcome = retry_timer::vta_retry(black_box(1), &calls).await;
         assert_eq!((outcome, calls.get()), (Ok(2), 2));
     });
     assert_eq!(
