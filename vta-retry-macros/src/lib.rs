@@ -1,8 +1,8 @@
 //! The `#[vta_retry]` attribute. Use it through [`vta-retry-runtime`], which re-exports it and
 //! holds everything the expansion calls.
 //!
-//! The pipeline is three stages, a file each: [`parse`] (the grammar), [`validate`] (the values
-//! checked against each other and the function), [`expand`] (the rewrite, which cannot fail).
+//! The pipeline is three stages, a file each: `parse.rs` (the grammar), `validate.rs` (the values
+//! checked against each other and the function), `expand.rs` (the rewrite, which cannot fail).
 //! On any error the user's function is emitted unchanged beside the errors, so one typo costs one
 //! error rather than a cascade through every caller.
 //!
