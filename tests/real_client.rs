@@ -330,17 +330,17 @@ async fn deterministic_statuses_return_after_one_request() {
 
 // ── Feature unification ──────────────────────────────────────────────────────────────────────
 
-/// The `vta-sdk = …` line of a manifest's `[dependencies]` section.
-fn vta_sdk_dependency(manifest: &'static str) -> &'static str {
+/// The `vta-sdk = …` line of a manifest's `wanted` section (`"[dependencies]"`, …).
+fn vta_sdk_dependency(manifest: &'static str, wanted: &str) -> &'static str {
     let mut section = "";
     for line in manifest.lines().map(str::trim) {
         if line.starts_with('[') {
             section = line;
-        } else if section == "[dependencies]" && line.starts_with("vta-sdk =") {
+        } else if section == wanted && line.starts_with("vta-sdk =") {
             return line;
         }
     }
-    panic!("the manifest has no vta-sdk dependency")
+    panic!("the manifest has no vta-sdk in {wanted}")
 }
 
 /// `VtaError::Network` from the real client is transient, although the runtime builds vta-sdk
@@ -359,10 +359,13 @@ fn vta_sdk_dependency(manifest: &'static str) -> &'static str {
 #[tokio::test]
 async fn a_real_network_error_is_transient_though_the_runtime_builds_vta_sdk_without_client() {
     // The configuration under test, read from the two manifests.
-    let runtime = vta_sdk_dependency(include_str!("../vta-retry-runtime/Cargo.toml"));
+    let runtime = vta_sdk_dependency(
+        include_str!("../vta-retry-runtime/Cargo.toml"),
+        "[dependencies]",
+    );
     assert!(runtime.contains("default-features = false"), "{runtime}");
     assert!(!runtime.contains("client"), "{runtime}");
-    let tests = vta_sdk_dependency(include_str!("Cargo.toml"));
+    let tests = vta_sdk_dependency(include_str!("Cargo.toml"), "[dev-dependencies]");
     assert!(tests.contains(r#"features = ["client"]"#), "{tests}");
 
     // A real `Network` error (naming the variant compiles only because `client` is on here).
