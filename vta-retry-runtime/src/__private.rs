@@ -36,8 +36,7 @@ where
     R: RetryOutcome,
     R::Error: Retryable,
 {
-    let error = outcome.failure()?;
-    policy.next_wait(attempt, error.is_transient())
+    next_wait_if(policy, attempt, outcome, R::Error::is_transient)
 }
 
 /// As [`next_wait`], classified by the user's `retry_if` function.
