@@ -45,6 +45,18 @@ async fn health(client: &VtaClient, counts: &Counts) -> Result<HealthResponse, V
 /// One finished call: its number, attempts, failed attempts and outcome.
 type Finished = (usize, u32, u32, Result<HealthResponse, VtaError>);
 
+/// Call number `call`, with the attempts and failures it made.
+async fn counted_call(call: usize, client: &VtaClient) -> Finished {
+    let counts = Counts::default();
+    let outcome = health(client, &counts).await;
+    (
+        call,
+        counts.attempts.into_inner(),
+        counts.failures.into_inner(),
+        outcome,
+    )
+}
+
 /// Runs every task in `calls` to the end, bounded by [`ALL_CALLS_END_WITHIN`].
 async fn run_all(mut calls: JoinSet<Finished>) -> Vec<Finished> {
     let started = calls.len();
@@ -85,16 +97,7 @@ async fn a_thousand_calls_on_one_client_reconcile() {
     let mut calls = JoinSet::new();
     for call in 0..CALLS {
         let client = Arc::clone(&client);
-        calls.spawn(async move {
-            let counts = Counts::default();
-            let outcome = health(&client, &counts).await;
-            (
-                call,
-                counts.attempts.into_inner(),
-                counts.failures.into_inner(),
-                outcome,
-            )
-        });
+        calls.spawn(async move { counted_call(call, &client).await });
     }
     let finished = run_all(calls).await;
     assert_eq!(finished.len(), CALLS);
@@ -176,16 +179,7 @@ async fn planned_calls_make_exactly_the_planned_attempts() {
     let mut calls = JoinSet::new();
     for call in 0..PLANNED_CALLS {
         let client = VtaClient::new(&format!("{}/calls/{call}", server.url()));
-        calls.spawn(async move {
-            let counts = Counts::default();
-            let outcome = health(&client, &counts).await;
-            (
-                call,
-                counts.attempts.into_inner(),
-                counts.failures.into_inner(),
-                outcome,
-            )
-        });
+        calls.spawn(async move { counted_call(call, &client).await });
     }
     let finished = run_all(calls).await;
     assert_eq!(finished.len(), PLANNED_CALLS);

@@ -36,6 +36,17 @@ enum Step {
     Success,
 }
 
+impl Step {
+    /// What call number `call` returns when the script says `self`.
+    fn outcome(self, call: usize) -> Result<u32, Fault> {
+        match self {
+            Step::Success => Ok(call as u32),
+            Step::Transient => Err(Fault::Transient(call)),
+            Step::Deterministic => Err(Fault::Deterministic(call)),
+        }
+    }
+}
+
 type Call = for<'a> fn(&'a Script<Fault>) -> Pin<Box<dyn Future<Output = Result<u32, Fault>> + 'a>>;
 
 /// One annotated function and the policy it was annotated with, in numbers the model reads.
@@ -97,12 +108,8 @@ fn model(case: &Case, script: &[Step]) -> (usize, Duration, Result<u32, Fault>) 
     let mut wait = case.first;
     for (index, step) in script.iter().enumerate().take(case.attempts) {
         let call = index + 1;
-        let outcome = match step {
-            Step::Success => return (call, slept, Ok(call as u32)),
-            Step::Deterministic => return (call, slept, Err(Fault::Deterministic(call))),
-            Step::Transient => Err(Fault::Transient(call)),
-        };
-        if call == case.attempts {
+        let outcome = step.outcome(call);
+        if !matches!(step, Step::Transient) || call == case.attempts {
             return (call, slept, outcome);
         }
         slept += on_tokio_timer(wait);
@@ -118,14 +125,7 @@ fn on_tokio_timer(wait: Duration) -> Duration {
 }
 
 fn run(case: &Case, steps: &[Step]) -> (usize, Duration, Result<u32, Fault>) {
-    let outcomes = steps.iter().enumerate().map(|(index, step)| {
-        let call = index + 1;
-        match step {
-            Step::Success => Ok(call as u32),
-            Step::Transient => Err(Fault::Transient(call)),
-            Step::Deterministic => Err(Fault::Deterministic(call)),
-        }
-    });
+    let outcomes = (1..).zip(steps).map(|(call, step)| step.outcome(call));
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .start_paused(true)
