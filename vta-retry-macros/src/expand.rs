@@ -11,9 +11,11 @@
 //!     let mut __vta_attempt: u32 = 1;
 //!     loop {
 //!         let __vta_wait = {
-//!             let __vta_outcome: Result<T, E> = async { BODY }.await;   // one attempt
-//!             const POLICY = Policy::new(3, Backoff::exponential(500ms, 1s)); // written inline:
-//!             match next_wait(const { POLICY }, __vta_attempt, &__vta_outcome) {
+//!             // One attempt: `async { BODY }.await` when BODY can leave early (`return`, `?`,
+//!             // `break`, `continue`, a macro call); otherwise `{ BODY }`, run in place.
+//!             let __vta_outcome: Result<T, E> = async { BODY }.await;
+//!             let policy = const { Policy::new(3, Backoff::exponential(500ms, 1s)) };
+//!             match next_wait(policy, __vta_attempt, { &__vta_outcome }) {  // policy written inline
 //!                 Some(wait) => wait,
 //!                 None => return __vta_outcome,   // success, a permanent error, or the last attempt
 //!             }
@@ -26,7 +28,7 @@
 //! }
 //! ```
 //!
-//! The body goes in an `async` block, not a closure: `return` and `?` end the attempt, borrowed
+//! An `async` block, not a closure: `return` and `?` end the attempt, borrowed
 //! arguments (`&mut self` included) are re-borrowed each time, nothing is boxed, and the future
 //! stays `Send` whenever the body's is. The outcome is scoped so that it is dropped before the
 //! sleep: a failed attempt's error is never held across an await.
