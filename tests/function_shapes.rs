@@ -1,6 +1,7 @@
 //! Every function shape `#[vta_retry]` accepts compiles and retries: free functions, methods on
 //! `self`, `&self` and `&mut self`, generics, lifetimes, `impl Trait`, `Self`, trait impls,
-//! aliases of `Result`, other attributes, and a stack with `#[tracing::instrument]`.
+//! aliases of `Result` and other attributes. (`real_world_shapes.rs` has the shapes that once broke;
+//! `with_instrument.rs` the stack with `#[tracing::instrument]`.)
 #![allow(dead_code)]
 
 use std::cell::Cell;
@@ -224,41 +225,6 @@ async fn crate_points_the_expansion_at_another_path() {
         2
     );
     assert_eq!(renamed_runtime::__private::SLEEPS.load(Ordering::SeqCst), 1);
-}
-
-#[tracing::instrument(skip(remote))]
-#[vta_retry(backoff = "1ms")]
-async fn instrument_outside(remote: &Flaky, label: &str) -> io::Result<u32> {
-    tracing::info!("attempt");
-    remote.call()
-}
-
-#[vta_retry(backoff = "1ms")]
-#[tracing::instrument(skip(remote))]
-async fn instrument_inside(remote: &Flaky, label: &str) -> io::Result<u32> {
-    tracing::info!("attempt");
-    remote.call()
-}
-
-impl Service {
-    /// The order that also works with `&mut self`: `instrument` moves the arguments into a future
-    /// of its own, so it belongs inside the retry loop.
-    #[vta_retry(backoff = "1ms")]
-    #[tracing::instrument(skip(self))]
-    async fn instrumented_by_mut(&mut self) -> io::Result<u32> {
-        let value = self.remote.call()?;
-        self.seen.push(value);
-        Ok(value)
-    }
-}
-
-#[tokio::test(start_paused = true)]
-async fn stacks_with_tracing_instrument_in_either_order() {
-    assert_eq!(instrument_outside(&Flaky::default(), "a").await.unwrap(), 2);
-    assert_eq!(instrument_inside(&Flaky::default(), "b").await.unwrap(), 2);
-    let mut service = Service::new();
-    assert_eq!(service.instrumented_by_mut().await.unwrap(), 2);
-    assert_eq!(service.seen, [2]);
 }
 
 /// A stub body compiles without warnings from the expansion (`todo!()` diverges inside the attempt).

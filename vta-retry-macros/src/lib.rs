@@ -13,6 +13,7 @@
 mod duration;
 mod expand;
 mod parse;
+mod runtime_path;
 mod validate;
 
 #[cfg(test)]
@@ -34,16 +35,20 @@ use quote::quote;
 ///
 /// | key | value | default |
 /// |---|---|---|
-/// | `attempts` | total calls, the first included; an integer ≥ 1 | `3` |
+/// | `attempts` | total calls, the first included; an integer ≥ 1, or the name of an integer `const` | `3` |
 /// | `backoff` | `"A..B"`: wait `A`, doubling, never more than `B`; `"A"`: always `A`. Units `ns us ms s m h`, decimals allowed | `"500ms..1s"` |
-/// | `retry_if` | path to a `fn(&E) -> bool` deciding which errors are transient | `E: Retryable` |
-/// | `crate` | path of the runtime crate, when it is renamed | `::vta_retry_runtime` |
+/// | `retry_if` | a path to a `fn(&E) -> bool`, or a closure, deciding which errors are transient | `E: Retryable` |
+/// | `crate` | path of the runtime crate, when it is reached through a re-export (a rename in `Cargo.toml` is found without it) | `::vta_retry_runtime` |
 ///
 /// Everything is checked at compile time; a mistake is a compile error at the token that is wrong.
 ///
 /// The body runs once per attempt: `return` and `?` end that attempt, the last error is returned
 /// unchanged, and dropping the future stops everything. A body that moves an owned argument
 /// cannot be run twice; borrow it, or clone it inside the body.
+///
+/// It also retries a method that `#[async_trait]` has rewritten, and a plain `fn` whose body ends
+/// in an `async` block (`Box::pin`-ed or not); it refuses tests, a second `#[vta_retry]`, and a
+/// function that returns a borrow of a `&mut` argument, each with an error that says why.
 #[proc_macro_attribute]
 pub fn vta_retry(args: TokenStream, item: TokenStream) -> TokenStream {
     vta_retry_tokens(args.into(), item.into()).into()

@@ -9,7 +9,7 @@ use std::time::Duration;
 use proc_macro2::{Delimiter, Group, Span, TokenStream, TokenTree};
 use quote::ToTokens;
 use syn::parse::{Parse, ParseStream, Parser};
-use syn::{Attribute, ExprPath, Lit, Path, Signature, Visibility};
+use syn::{Attribute, Expr, ExprPath, Ident, Lit, Path, Signature, Visibility};
 
 use crate::duration::{DurationError, parse_duration};
 
@@ -20,14 +20,22 @@ pub const KEYS: [&str; 4] = ["attempts", "backoff", "retry_if", "crate"];
 /// Only the grammar has been checked; [`crate::validate`] checks the values against each other.
 #[derive(Default)]
 pub struct Args {
-    /// `attempts = N`, with the literal's span.
-    pub attempts: Option<(u64, Span)>,
+    /// `attempts = 3` or `attempts = MAX_ATTEMPTS`.
+    pub attempts: Option<Attempts>,
     /// `backoff = "A..B"` or `backoff = "A"`, with the literal's span.
     pub backoff: Option<(BackoffText, Span)>,
-    /// `retry_if = path`.
-    pub retry_if: Option<ExprPath>,
+    /// `retry_if = path` or `retry_if = |error| …`.
+    pub retry_if: Option<Expr>,
     /// `crate = path`.
     pub crate_path: Option<Path>,
+}
+
+/// The value of `attempts`.
+pub enum Attempts {
+    /// A literal, such as `3` or `3u32`, with its span.
+    Count(u64, Span),
+    /// A `const` of an integer type, checked at least 1 when the user's crate compiles.
+    Const(ExprPath),
 }
 
 /// The durations of a `backoff` string, before their order is checked.
@@ -66,15 +74,24 @@ struct Entry {
     comma: Span,
 }
 
+/// Splits on the commas between entries. A closure's parameters (`|a, b|`) are not entries: the
+/// commas between two `|` of a `retry_if` closure stay in its value.
 fn split_on_commas(tokens: TokenStream) -> Vec<Entry> {
     let mut entries = Vec::new();
     let mut current = Vec::new();
+    let mut in_closure_params = false;
     for tree in tokens {
         match &tree {
-            TokenTree::Punct(p) if p.as_char() == ',' => entries.push(Entry {
-                tokens: std::mem::take(&mut current),
-                comma: p.span(),
-            }),
+            TokenTree::Punct(p) if p.as_char() == '|' => {
+                in_closure_params = !in_closure_params && starts_value(&current);
+                current.push(tree);
+            }
+            TokenTree::Punct(p) if p.as_char() == ',' && !in_closure_params => {
+                entries.push(Entry {
+                    tokens: std::mem::take(&mut current),
+                    comma: p.span(),
+                });
+            }
             _ => current.push(tree),
         }
     }
@@ -85,6 +102,16 @@ fn split_on_commas(tokens: TokenStream) -> Vec<Entry> {
         });
     }
     entries
+}
+
+/// Whether a `|` read after `tokens` opens a closure's parameter list: it is the first token of
+/// the value, after `key =` and an optional `move`.
+fn starts_value(tokens: &[TokenTree]) -> bool {
+    let before_value = match tokens {
+        [.., TokenTree::Ident(kw)] if kw == "move" => &tokens[..tokens.len() - 1],
+        _ => tokens,
+    };
+    matches!(before_value, [TokenTree::Ident(_), TokenTree::Punct(eq)] if eq.as_char() == '=')
 }
 
 impl Args {
@@ -113,9 +140,9 @@ impl Args {
         if !KEYS.contains(&name.as_str()) {
             return Err(syn::Error::new(key.span(), unknown_key_message(&name)));
         }
-        let value: Vec<TokenTree> = match tokens.next() {
+        let value: TokenStream = match tokens.next() {
             Some(TokenTree::Punct(eq)) if eq.as_char() == '=' => {
-                let value: Vec<TokenTree> = tokens.collect();
+                let value: TokenStream = tokens.collect();
                 if value.is_empty() {
                     return Err(syn::Error::new(eq.span(), missing_value_message(&name)));
                 }
@@ -129,27 +156,30 @@ impl Args {
                 ));
             }
         };
-        let already_set = match name.as_str() {
-            "attempts" => self.attempts.is_some(),
-            "backoff" => self.backoff.is_some(),
-            "retry_if" => self.retry_if.is_some(),
-            _ => self.crate_path.is_some(),
-        };
-        if already_set {
-            return Err(syn::Error::new(
-                key.span(),
-                format!("`{name}` is set more than once"),
-            ));
-        }
-        let value: TokenStream = value.into_iter().collect();
         match name.as_str() {
-            "attempts" => self.attempts = Some(parse_attempts.parse2(value)?),
-            "backoff" => self.backoff = Some(parse_backoff.parse2(value)?),
-            "retry_if" => self.retry_if = Some(parse_retry_if.parse2(value)?),
-            _ => self.crate_path = Some(parse_crate_path.parse2(value)?),
+            "attempts" => set_once(&mut self.attempts, &key, parse_attempts, value),
+            "backoff" => set_once(&mut self.backoff, &key, parse_backoff, value),
+            "retry_if" => set_once(&mut self.retry_if, &key, parse_retry_if, value),
+            _ => set_once(&mut self.crate_path, &key, parse_crate_path, value),
         }
-        Ok(())
     }
+}
+
+/// Fills one key's slot, rejecting a second value for it.
+fn set_once<T>(
+    slot: &mut Option<T>,
+    key: &Ident,
+    parse: impl FnOnce(ParseStream) -> syn::Result<T>,
+    value: TokenStream,
+) -> syn::Result<()> {
+    if slot.is_some() {
+        return Err(syn::Error::new(
+            key.span(),
+            format!("`{key}` is set more than once"),
+        ));
+    }
+    *slot = Some(parse.parse2(value)?);
+    Ok(())
 }
 
 fn key_list() -> String {
@@ -204,8 +234,14 @@ fn next_value(input: ParseStream) -> syn::Result<Result<Lit, TokenTree>> {
     }
 }
 
-fn parse_attempts(input: ParseStream) -> syn::Result<(u64, Span)> {
-    let expected = "`attempts` takes a whole number, such as `attempts = 3`";
+/// The integer types an `attempts` literal may be suffixed with.
+const INTEGER_SUFFIXES: [&str; 12] = [
+    "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128", "isize",
+];
+
+fn parse_attempts(input: ParseStream) -> syn::Result<Attempts> {
+    let expected =
+        "`attempts` takes a whole number, such as `attempts = 3`, or the name of a `const`";
     if input.peek(syn::Token![-]) {
         let minus: syn::Token![-] = input.parse()?;
         return Err(syn::Error::new(
@@ -213,18 +249,32 @@ fn parse_attempts(input: ParseStream) -> syn::Result<(u64, Span)> {
             "`attempts` cannot be negative: it counts every call, the first included",
         ));
     }
-    let value = match next_value(input)? {
-        Ok(Lit::Int(int)) if int.suffix().is_empty() => {
+    let path_start = input.peek(Ident)
+        || input.peek(syn::Token![Self])
+        || input.peek(syn::Token![self])
+        || input.peek(syn::Token![crate])
+        || input.peek(syn::Token![super])
+        || input.peek(syn::Token![::])
+        || input.peek(syn::Token![<]);
+    if path_start {
+        let path: ExprPath = input.parse()?;
+        expect_end(input, "attempts")?;
+        return Ok(Attempts::Const(path));
+    }
+    let attempts = match next_value(input)? {
+        Ok(Lit::Int(int))
+            if int.suffix().is_empty() || INTEGER_SUFFIXES.contains(&int.suffix()) =>
+        {
             let value = int
                 .base10_parse::<u64>()
                 .map_err(|_| syn::Error::new(int.span(), "`attempts` is too large"))?;
-            (value, int.span())
+            Attempts::Count(value, int.span())
         }
         Ok(other) => return Err(syn::Error::new(other.span(), expected)),
         Err(other) => return Err(syn::Error::new(other.span(), expected)),
     };
     expect_end(input, "attempts")?;
-    Ok(value)
+    Ok(attempts)
 }
 
 fn parse_backoff(input: ParseStream) -> syn::Result<(BackoffText, Span)> {
@@ -233,13 +283,19 @@ fn parse_backoff(input: ParseStream) -> syn::Result<(BackoffText, Span)> {
     let text = match next_value(input)? {
         Ok(Lit::Str(text)) => text,
         // `backoff = 500ms` lexes as an integer with suffix `ms`: the quotes were forgotten.
-        Ok(number @ (Lit::Int(_) | Lit::Float(_))) => {
+        // `backoff = 500` forgot the unit too; milliseconds are the usual scale of a backoff.
+        Ok(Lit::Int(number)) => {
+            let unit = if number.suffix().is_empty() { "ms" } else { "" };
             return Err(syn::Error::new(
                 number.span(),
-                format!(
-                    "`backoff` takes a string: write `backoff = \"{}\"`",
-                    number.to_token_stream()
-                ),
+                format!("`backoff` takes a string: write `backoff = \"{number}{unit}\"`"),
+            ));
+        }
+        Ok(Lit::Float(number)) => {
+            let unit = if number.suffix().is_empty() { "s" } else { "" };
+            return Err(syn::Error::new(
+                number.span(),
+                format!("`backoff` takes a string: write `backoff = \"{number}{unit}\"`"),
             ));
         }
         Ok(other) => return Err(syn::Error::new(other.span(), expected)),
@@ -260,13 +316,48 @@ fn parse_backoff(input: ParseStream) -> syn::Result<(BackoffText, Span)> {
     Ok((backoff, span))
 }
 
+/// Why a `backoff` string is not `"A..B"` or `"A"`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BackoffError {
+    /// One of the durations is wrong.
+    Duration(DurationError),
+    /// A range written another way, such as `500ms-1s` or `500ms..=1s`: the text as written.
+    RangeSyntax(String),
+    /// More than two durations, such as `500ms..1s..2s`.
+    TooManyParts(String),
+}
+
+impl std::fmt::Display for BackoffError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Duration(error) => error.fmt(f),
+            Self::RangeSyntax(text) => write!(
+                f,
+                "`{text}` is not a backoff: write a range as `\"A..B\"`, such as `\"500ms..1s\"`"
+            ),
+            Self::TooManyParts(text) => write!(
+                f,
+                "`{text}` has more than two durations: a backoff is `\"A..B\"` (wait A, doubling up to B) or `\"A\"` (always A)"
+            ),
+        }
+    }
+}
+
 /// `"A..B"` or `"A"`. Both halves are read even when the first is wrong, so both are reported.
-pub fn parse_backoff_text(text: &str) -> Result<BackoffText, Vec<DurationError>> {
+pub fn parse_backoff_text(text: &str) -> Result<BackoffText, Vec<BackoffError>> {
+    let trimmed = text.trim();
+    if trimmed.matches("..").count() > 1 && !trimmed.contains("...") {
+        return Err(vec![BackoffError::TooManyParts(trimmed.to_owned())]);
+    }
+    if looks_like_another_range_syntax(trimmed) {
+        return Err(vec![BackoffError::RangeSyntax(trimmed.to_owned())]);
+    }
+    let duration = |text: &str| parse_duration(text).map_err(BackoffError::Duration);
     match text.split_once("..") {
-        None => parse_duration(text)
+        None => duration(text)
             .map(|first| BackoffText { first, max: None })
             .map_err(|e| vec![e]),
-        Some((first, max)) => match (parse_duration(first), parse_duration(max)) {
+        Some((first, max)) => match (duration(first), duration(max)) {
             (Ok(first), Ok(max)) => Ok(BackoffText {
                 first,
                 max: Some(max),
@@ -276,13 +367,32 @@ pub fn parse_backoff_text(text: &str) -> Result<BackoffText, Vec<DurationError>>
     }
 }
 
+/// `500ms-1s`, `500ms – 1s`, `500ms..=1s`, `500ms...1s`, `500ms to 1s`: two durations joined by
+/// something other than `..`.
+fn looks_like_another_range_syntax(text: &str) -> bool {
+    let joiners = ["..=", "...", "-", "\u{2013}", "\u{2014}", " to "];
+    joiners.iter().any(|joiner| {
+        text.split_once(joiner).is_some_and(|(a, b)| {
+            let a = a.trim().trim_end_matches('.');
+            let b = b.trim().trim_start_matches(['.', '=']);
+            starts_with_digit(a) && starts_with_digit(b)
+        })
+    })
+}
+
+fn starts_with_digit(text: &str) -> bool {
+    text.trim().starts_with(|c: char| c.is_ascii_digit())
+}
+
 fn parse_path_value<T>(
     input: ParseStream,
     key: &str,
     parse: impl FnOnce(ParseStream) -> syn::Result<T>,
 ) -> syn::Result<T> {
     let hint = match key {
-        "retry_if" => "a path to a `fn(&E) -> bool`, such as `retry_if = errors::is_transient`",
+        "retry_if" => {
+            "a path to a `fn(&E) -> bool` or a closure, such as `retry_if = errors::is_transient`"
+        }
         _ => "the path of the runtime crate, such as `crate = my_retry`",
     };
     if input.peek(syn::LitStr) {
@@ -295,18 +405,20 @@ fn parse_path_value<T>(
             ),
         ));
     }
-    if input.peek(syn::Token![|]) || input.peek(syn::Token![move]) {
-        return Err(input.error(format!(
-            "`{key}` takes a path, not a closure: name a function instead, {hint}"
-        )));
-    }
     let value =
         parse(input).map_err(|e| syn::Error::new(e.span(), format!("`{key}` takes {hint}")))?;
     expect_end(input, key)?;
     Ok(value)
 }
 
-fn parse_retry_if(input: ParseStream) -> syn::Result<ExprPath> {
+fn parse_retry_if(input: ParseStream) -> syn::Result<Expr> {
+    let closure =
+        input.peek(syn::Token![|]) || input.peek(syn::Token![||]) || input.peek(syn::Token![move]);
+    if closure {
+        let closure: syn::ExprClosure = input.parse()?;
+        expect_end(input, "retry_if")?;
+        return Ok(Expr::Closure(closure));
+    }
     parse_path_value(input, "retry_if", |input| {
         let path: ExprPath = input.parse()?;
         if !path.attrs.is_empty() {
@@ -315,7 +427,7 @@ fn parse_retry_if(input: ParseStream) -> syn::Result<ExprPath> {
                 "unexpected attribute",
             ));
         }
-        Ok(path)
+        Ok(Expr::Path(path))
     })
 }
 
@@ -350,8 +462,9 @@ impl Errors {
     }
 }
 
-/// The annotated function. The body is kept as raw tokens: the expansion never looks inside it,
-/// and not parsing it keeps the macro fast on large functions and working on half-typed ones.
+/// The annotated function. The body of an `async fn` is kept as raw tokens: the expansion never
+/// looks inside it, and not parsing it keeps the macro fast on large functions and working on
+/// half-typed ones.
 pub struct RetryFn {
     /// Outer attributes, doc comments included, re-emitted untouched.
     pub attrs: Vec<Attribute>,
@@ -359,8 +472,141 @@ pub struct RetryFn {
     pub vis: Visibility,
     /// The signature, re-emitted untouched.
     pub sig: Signature,
-    /// The `{ … }` body.
-    pub body: Group,
+    /// The `{ … }` body, and what wrote it.
+    pub body: Body,
+}
+
+/// The body of the annotated function.
+pub enum Body {
+    /// The `{ … }` of an `async fn`, as the user wrote it (or as a macro above this one left it).
+    Async(Group),
+    /// A plain `fn` that returns an `async` block, as the user wrote it or as `#[async_trait]`
+    /// rewrote an `async fn`.
+    Future(Box<FutureBody>),
+    /// The body of any other function: not one `#[vta_retry]` can retry.
+    Other(Group),
+}
+
+/// A plain `fn` whose body ends in an `async` block, boxed or not:
+///
+/// ```text
+/// fn f(&self) -> impl Future<Output = Ret> + Send {
+///     async move { USER BODY }                     // ← the attempt: the block's statements
+/// }
+///
+/// // What `#[async_trait]` makes of an `async fn`:
+/// fn f<'life0, 'async_trait>(&'life0 self) -> Pin<Box<dyn Future<Output = Ret> + Send + 'async_trait>> {
+///     Box::pin(async move {
+///         if let Some(__ret) = None::<Ret> { return __ret; }  // ties the type
+///         let __self = self;                                   // the arguments, moved in once
+///         let __ret: Ret = { USER BODY };                      // ← the attempt
+///         __ret
+///     })
+/// }
+/// ```
+///
+/// The arguments are moved into the future once, above the attempt, so retrying only the attempt
+/// re-borrows them (`&mut self` included) each time, and the boxing and its `Send` bound are left
+/// as they are.
+pub struct FutureBody {
+    /// The whole body, re-emitted with the attempt's block replaced by the retry loop.
+    pub block: syn::Block,
+    /// The type the attempt evaluates to: the future's `Output`.
+    pub outcome: syn::Type,
+}
+
+impl FutureBody {
+    /// Recognises the shapes above in a plain `fn`'s body.
+    fn recognise(sig: &Signature, body: &Group) -> Option<Self> {
+        let mut block: syn::Block = syn::parse2(body.to_token_stream()).ok()?;
+        let outcome = Self::attempt(&mut block, sig)?.1;
+        Some(Self { block, outcome })
+    }
+
+    /// The block to run once per attempt, with the type it evaluates to.
+    pub fn attempt<'a>(
+        block: &'a mut syn::Block,
+        sig: &Signature,
+    ) -> Option<(&'a mut syn::Block, syn::Type)> {
+        let future = match block.stmts.last_mut() {
+            Some(syn::Stmt::Expr(Expr::Async(future), None)) => future,
+            Some(syn::Stmt::Expr(Expr::Call(call), None)) if is_box_pin(call) => {
+                match call.args.first_mut() {
+                    Some(Expr::Async(future)) => future,
+                    _ => return None,
+                }
+            }
+            _ => return None,
+        };
+        // `let __ret: Ret = { … };`, where `#[async_trait]` put the user's body.
+        let async_trait_body = future.block.stmts.iter().position(|stmt| {
+            matches!(stmt, syn::Stmt::Local(local)
+                if matches!(&local.pat, syn::Pat::Type(typed)
+                    if matches!(&*typed.pat, syn::Pat::Ident(ident) if ident.ident == "__ret"))
+                && matches!(local.init.as_ref().map(|init| &*init.expr), Some(Expr::Block(_))))
+        });
+        if let Some(index) = async_trait_body {
+            let syn::Stmt::Local(local) = &mut future.block.stmts[index] else {
+                return None;
+            };
+            let syn::Pat::Type(typed) = &local.pat else {
+                return None;
+            };
+            let outcome = (*typed.ty).clone();
+            let Some(Expr::Block(user)) = local.init.as_mut().map(|init| &mut *init.expr) else {
+                return None;
+            };
+            return Some((&mut user.block, outcome));
+        }
+        let outcome = future_output(&sig.output)?;
+        Some((&mut future.block, outcome))
+    }
+}
+
+/// `Box::pin(…)` with one argument, however `Box` is named.
+fn is_box_pin(call: &syn::ExprCall) -> bool {
+    let Expr::Path(callee) = &*call.func else {
+        return false;
+    };
+    let mut segments = callee.path.segments.iter().rev();
+    let is_pin = segments.next().is_some_and(|s| s.ident == "pin");
+    let is_box = segments.next().is_some_and(|s| s.ident == "Box");
+    is_pin && is_box && call.args.len() == 1
+}
+
+/// `T` in a return type `impl Future<Output = T> + …` or `Pin<Box<dyn Future<Output = T> + …>>`.
+fn future_output(output: &syn::ReturnType) -> Option<syn::Type> {
+    fn find(tokens: TokenStream) -> Option<syn::Type> {
+        let trees: Vec<TokenTree> = tokens.into_iter().collect();
+        for (i, tree) in trees.iter().enumerate() {
+            if let TokenTree::Ident(ident) = tree {
+                let next_is_eq =
+                    matches!(trees.get(i + 1), Some(TokenTree::Punct(p)) if p.as_char() == '=');
+                if ident == "Output" && next_is_eq {
+                    let rest: TokenStream = trees[i + 2..].iter().cloned().collect();
+                    return syn::parse::Parser::parse2(
+                        |input: ParseStream| {
+                            let ty: syn::Type = input.parse()?;
+                            input.parse::<TokenStream>()?;
+                            Ok(ty)
+                        },
+                        rest,
+                    )
+                    .ok();
+                }
+            }
+            if let TokenTree::Group(group) = tree {
+                if let Some(found) = find(group.stream()) {
+                    return Some(found);
+                }
+            }
+        }
+        None
+    }
+    match output {
+        syn::ReturnType::Type(_, ty) => find(ty.to_token_stream()),
+        syn::ReturnType::Default => None,
+    }
 }
 
 impl Parse for RetryFn {
@@ -392,6 +638,13 @@ impl Parse for RetryFn {
                 ));
             }
         };
+        let body = if sig.asyncness.is_some() {
+            Body::Async(body)
+        } else if let Some(future) = FutureBody::recognise(&sig, &body) {
+            Body::Future(Box::new(future))
+        } else {
+            Body::Other(body)
+        };
         Ok(Self {
             attrs,
             vis,
@@ -422,7 +675,7 @@ mod tests {
             crate = c
         ))
         .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(args.attempts.map(|a| a.0), Some(5));
+        assert!(matches!(args.attempts, Some(Attempts::Count(5, _))));
         assert_eq!(
             args.backoff.map(|b| b.0),
             Some(BackoffText {
@@ -472,7 +725,7 @@ mod tests {
         let backoff = invisible(Literal::string("1s"));
         let args = parse_args(quote!(attempts = #attempts, backoff = #backoff))
             .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(args.attempts.map(|a| a.0), Some(4));
+        assert!(matches!(args.attempts, Some(Attempts::Count(4, _))));
         assert_eq!(
             args.backoff.map(|b| b.0.first),
             Some(Duration::from_secs(1))
@@ -483,5 +736,66 @@ mod tests {
     fn reports_both_halves_of_a_bad_backoff() {
         let errors = errors_of(quote!(backoff = "5x..7y"));
         assert_eq!(errors.len(), 2, "{errors:?}");
+    }
+
+    #[test]
+    fn attempts_take_suffixed_literals_and_const_paths() {
+        for literal in [quote!(3u32), quote!(3usize), quote!(3i64)] {
+            let args = parse_args(quote!(attempts = #literal)).unwrap_or_else(|e| panic!("{e}"));
+            assert!(matches!(args.attempts, Some(Attempts::Count(3, _))));
+        }
+        for path in [
+            quote!(MAX),
+            quote!(config::MAX),
+            quote!(Self::MAX),
+            quote!(<T as Limits>::MAX),
+        ] {
+            let args = parse_args(quote!(attempts = #path)).unwrap_or_else(|e| panic!("{e}"));
+            assert!(matches!(args.attempts, Some(Attempts::Const(_))), "{path}");
+        }
+        assert_eq!(errors_of(quote!(attempts = 3f32)).len(), 1);
+        assert_eq!(errors_of(quote!(attempts = 2.5)).len(), 1);
+    }
+
+    #[test]
+    fn retry_if_takes_a_closure_with_commas_in_it() {
+        let args = parse_args(quote!(
+            retry_if = |e, _n| matches!(e, A | B) || x(e, 1),
+            attempts = 2,
+            retry_if2 = 3
+        ));
+        let errors = args.err().map(|e| e.into_iter().count());
+        assert_eq!(errors, Some(1), "only the unknown key is an error");
+        let args = parse_args(quote!(retry_if = move |e| e.is_transient(), attempts = 2))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(matches!(args.retry_if, Some(Expr::Closure(_))));
+        assert!(matches!(args.attempts, Some(Attempts::Count(2, _))));
+        let args = parse_args(quote!(retry_if = || true)).unwrap_or_else(|e| panic!("{e}"));
+        assert!(matches!(args.retry_if, Some(Expr::Closure(_))));
+    }
+
+    #[test]
+    fn a_range_written_another_way_is_named_as_such() {
+        for text in [
+            "500ms-1s",
+            "500ms - 1s",
+            "500ms..=1s",
+            "500ms...1s",
+            "500ms to 1s",
+        ] {
+            assert_eq!(
+                parse_backoff_text(text),
+                Err(vec![BackoffError::RangeSyntax(text.to_owned())]),
+                "{text}"
+            );
+        }
+        assert_eq!(
+            parse_backoff_text("500ms..1s..2s"),
+            Err(vec![BackoffError::TooManyParts("500ms..1s..2s".to_owned())])
+        );
+        assert!(matches!(
+            parse_backoff_text("5sec"),
+            Err(errors) if matches!(errors[..], [BackoffError::Duration(_)])
+        ));
     }
 }

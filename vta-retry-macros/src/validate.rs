@@ -3,10 +3,14 @@
 
 use std::time::Duration;
 
-use syn::{ExprPath, Path, ReturnType};
+use proc_macro2::{Span, TokenStream, TokenTree};
+use quote::ToTokens;
+use syn::spanned::Spanned;
+use syn::{Attribute, Expr, ExprPath, FnArg, Path, ReceiverKind, ReturnType, Signature};
 
 use crate::duration::display_duration;
-use crate::parse::{Args, BackoffText, Errors, RetryFn};
+use crate::parse::{Args, Attempts, BackoffText, Body, Errors, RetryFn};
+use crate::runtime_path;
 
 /// `#[vta_retry]` alone: the policy of the hand-written helper this crate replaced.
 const DEFAULT_ATTEMPTS: u32 = 3;
@@ -15,24 +19,37 @@ const DEFAULT_MAX_WAIT: Duration = Duration::from_secs(1);
 
 /// A checked attribute: everything the expansion needs, nothing left to go wrong.
 pub struct Config {
-    /// Total attempts, the first included; at least 1.
-    pub attempts: u32,
+    /// Total attempts, the first included.
+    pub attempts: AttemptCount,
     /// The wait before the second attempt.
     pub first_wait: Duration,
     /// The cap the doubling waits never exceed; at least `first_wait`.
     pub max_wait: Duration,
-    /// The user's classifier, used instead of the error type's `Retryable` impl.
-    pub retry_if: Option<ExprPath>,
-    /// Where the runtime crate lives; `::vta_retry_runtime` unless `crate = …` says otherwise.
+    /// The user's classifier (a path or a closure), used instead of the error type's `Retryable`.
+    pub retry_if: Option<Expr>,
+    /// Where the runtime crate lives: `crate = …`, else the name the user's `Cargo.toml` gives
+    /// it, else `::vta_retry_runtime`.
     pub crate_path: Path,
+}
+
+/// Total attempts, the first included.
+pub enum AttemptCount {
+    /// A literal, checked here: at least 1.
+    Literal(u32),
+    /// A `const`, checked at least 1 when the user's crate compiles.
+    Const(ExprPath),
 }
 
 /// Checks the parsed arguments, adding each mistake to `errors`.
 pub fn validate_args(args: Args, errors: &mut Errors) -> Config {
-    let attempts = args
-        .attempts
-        .and_then(|(n, span)| errors.check(check_attempts(n, span)))
-        .unwrap_or(DEFAULT_ATTEMPTS);
+    let attempts = match args.attempts {
+        Some(Attempts::Count(n, span)) => errors.check(check_attempts(n, span)).map_or(
+            AttemptCount::Literal(DEFAULT_ATTEMPTS),
+            AttemptCount::Literal,
+        ),
+        Some(Attempts::Const(path)) => AttemptCount::Const(path),
+        None => AttemptCount::Literal(DEFAULT_ATTEMPTS),
+    };
     let (first_wait, max_wait) = args
         .backoff
         .and_then(|(b, span)| errors.check(check_backoff(b, span)))
@@ -44,11 +61,11 @@ pub fn validate_args(args: Args, errors: &mut Errors) -> Config {
         retry_if: args.retry_if,
         crate_path: args
             .crate_path
-            .unwrap_or_else(|| syn::parse_quote!(::vta_retry_runtime)),
+            .unwrap_or_else(runtime_path::default_runtime_path),
     }
 }
 
-fn check_attempts(attempts: u64, span: proc_macro2::Span) -> syn::Result<u32> {
+fn check_attempts(attempts: u64, span: Span) -> syn::Result<u32> {
     if attempts == 0 {
         return Err(syn::Error::new(
             span,
@@ -63,10 +80,7 @@ fn check_attempts(attempts: u64, span: proc_macro2::Span) -> syn::Result<u32> {
     })
 }
 
-fn check_backoff(
-    backoff: BackoffText,
-    span: proc_macro2::Span,
-) -> syn::Result<(Duration, Duration)> {
+fn check_backoff(backoff: BackoffText, span: Span) -> syn::Result<(Duration, Duration)> {
     let BackoffText { first, max } = backoff;
     let Some(max) = max else {
         return Ok((first, first));
@@ -92,21 +106,283 @@ fn check_backoff(
     Ok((first, max))
 }
 
-/// Checks that the function is one the expansion can wrap: an `async fn` with a return type.
-/// Whether that type is a `Result` is left to the compiler, through the runtime's
-/// `#[diagnostic::on_unimplemented]` traits, so aliases such as `io::Result<T>` work.
+/// Checks that the function is one the expansion can wrap: an `async fn` (or one `#[async_trait]`
+/// rewrote) that returns something, is not a test, is not already retried, and does not return a
+/// borrow of a `&mut` argument. Whether the return type is a `Result` is left to the compiler,
+/// through the runtime's `#[diagnostic::on_unimplemented]` traits, so aliases such as
+/// `io::Result<T>` work.
 pub fn check_fn(function: &RetryFn, errors: &mut Errors) {
     let sig = &function.sig;
-    if sig.asyncness.is_none() {
-        errors.push(syn::Error::new(
-            sig.fn_token.span,
-            "`#[vta_retry]` needs an `async fn`: it retries by awaiting the body again",
-        ));
+    for attr in &function.attrs {
+        if let Some(error) = check_neighbour(attr) {
+            errors.push(error);
+        }
     }
-    if let ReturnType::Default = sig.output {
-        errors.push(syn::Error::new(
+    if let Body::Other(body) = &function.body {
+        errors.push(not_async(function, body.stream()));
+    }
+    let outcome = match (&function.body, &sig.output) {
+        (Body::Future(future), _) => Some(future.outcome.to_token_stream()),
+        (_, ReturnType::Type(_, ty)) => Some(ty.to_token_stream()),
+        (_, ReturnType::Default) => None,
+    };
+    match outcome {
+        None if sig.asyncness.is_some() => errors.push(syn::Error::new(
             sig.paren_token.span.close(),
             "`#[vta_retry]` needs a function that returns `Result<T, E>`; this one returns `()`",
+        )),
+        None => {}
+        Some(outcome) => {
+            if let Some(span) = borrows_from_unique_reference(sig, outcome) {
+                errors.push(syn::Error::new(span, RETURNS_A_UNIQUE_BORROW));
+            }
+        }
+    }
+}
+
+const RETURNS_A_UNIQUE_BORROW: &str = "`#[vta_retry]` cannot retry a function that returns a borrow of a `&mut` argument: \
+     the borrow a successful attempt returns must outlive the attempts before it, which the borrow checker cannot yet accept; \
+     return an owned value, or retry a `&mut self` method that only fills and read the borrow after it";
+
+/// An attribute beside `#[vta_retry]` that it cannot work with: a second `#[vta_retry]`, or a
+/// test attribute below it.
+fn check_neighbour(attr: &Attribute) -> Option<syn::Error> {
+    let last = attr.path().segments.last()?.ident.to_string();
+    match last.as_str() {
+        "vta_retry" => Some(syn::Error::new_spanned(
+            attr,
+            "`#[vta_retry]` is applied twice: the outer one would retry every retry of the inner one, \
+             attempts × attempts calls; keep one",
+        )),
+        "test" if is_test_below(attr) => Some(syn::Error::new_spanned(
+            attr,
+            "`#[vta_retry]` does not retry tests: a test that passes on its second attempt hides the fault it should report; \
+             put `#[vta_retry]` on the function the test calls",
+        )),
+        _ => None,
+    }
+}
+
+/// `#[test]`, `#[tokio::test]` and the like still below `#[vta_retry]`. The `::core::…::test`
+/// that `#[tokio::test]` leaves behind when it ran first is reported by [`not_async`].
+fn is_test_below(attr: &Attribute) -> bool {
+    attr.path()
+        .segments
+        .first()
+        .is_none_or(|first| first.ident != "core")
+}
+
+/// The error for a function that is not `async`, naming the attribute above that rewrote it
+/// when its traces show.
+fn not_async(function: &RetryFn, body: TokenStream) -> syn::Error {
+    let sig = &function.sig;
+    let left_by_a_test_attribute = function.attrs.iter().find(|attr| {
+        let path = attr.path();
+        path.segments
+            .last()
+            .is_some_and(|last| last.ident == "test")
+            && path
+                .segments
+                .first()
+                .is_some_and(|first| first.ident == "core")
+    });
+    if let Some(attr) = left_by_a_test_attribute {
+        return syn::Error::new(
+            attr.span(),
+            "a test attribute above `#[vta_retry]` (`#[tokio::test]`, say) has already made this a plain `fn`, \
+             and `#[vta_retry]` does not retry tests: a test that passes on its second attempt hides the fault it should report; \
+             put `#[vta_retry]` on the function the test calls",
+        );
+    }
+    if mentions(body, "block_on") {
+        return syn::Error::new(
+            sig.fn_token.span,
+            "an attribute above `#[vta_retry]` (`#[tokio::main]`, say) has already made this `async fn` a plain `fn` \
+             that blocks on its body; put `#[vta_retry]` above that attribute",
+        );
+    }
+    if let ReturnType::Type(_, ty) = &sig.output {
+        if mentions(ty.to_token_stream(), "Future") {
+            return syn::Error::new(
+                sig.fn_token.span,
+                "`#[vta_retry]` needs an `async fn`, or a `fn` whose body ends in an `async` block; write this one as an `async fn`",
+            );
+        }
+    }
+    syn::Error::new(
+        sig.fn_token.span,
+        "`#[vta_retry]` needs an `async fn`: it retries by awaiting the body again",
+    )
+}
+
+fn mentions(tokens: TokenStream, name: &str) -> bool {
+    tokens.into_iter().any(|tree| match tree {
+        TokenTree::Ident(ident) => ident == name,
+        TokenTree::Group(group) => mentions(group.stream(), name),
+        _ => false,
+    })
+}
+
+/// A lifetime as written: `Some("a")` for `'a`, `None` where it is elided (`&T`, `'_`).
+type Lifetime = Option<String>;
+
+/// Where the return type borrows from a `&mut` argument, the span of that borrow.
+///
+/// Under today's borrow checker, a loop that returns a borrow from one iteration cannot borrow the
+/// same place again in the next ("NLL problem case #3"): no expansion of a retry loop compiles.
+/// Lifetime elision is followed as rustc follows it: an elided lifetime in the return type is
+/// `self`'s when there is a `self` reference, else the only lifetime among the arguments.
+fn borrows_from_unique_reference(sig: &Signature, outcome: TokenStream) -> Option<Span> {
+    let mut receiver = Vec::new();
+    let mut arguments = Vec::new();
+    for input in &sig.inputs {
+        match input {
+            FnArg::Receiver(receiver_arg) => match &receiver_arg.kind {
+                ReceiverKind::Reference(and, lifetime, mutability) => receiver.push((
+                    lifetime
+                        .as_ref()
+                        .map(|l| l.ident.to_string())
+                        .filter(|l| l != "_"),
+                    mutability.is_some(),
+                    and.span,
+                )),
+                ReceiverKind::Typed(_, ty) => lifetimes_in(ty.to_token_stream(), &mut receiver),
+                _ => {}
+            },
+            FnArg::Typed(typed) => lifetimes_in(typed.ty.to_token_stream(), &mut arguments),
+        }
+    }
+    let only_argument = match arguments.as_slice() {
+        [only] => Some(only),
+        _ => None,
+    };
+    let elided_means = receiver
+        .first()
+        .or(only_argument)
+        .map(|(lifetime, _, _)| lifetime.clone());
+    let inputs: Vec<_> = receiver.iter().chain(&arguments).collect();
+    let unique = |lifetime: &Lifetime| {
+        inputs
+            .iter()
+            .any(|(l, is_unique, _)| *is_unique && l.is_some() && l == lifetime)
+    };
+    let mut returned = Vec::new();
+    lifetimes_in(outcome, &mut returned);
+    returned.into_iter().find_map(|(lifetime, _, span)| {
+        let borrows_unique = match &lifetime {
+            Some(name) if name == "static" => false,
+            Some(_) => unique(&lifetime),
+            None => match &elided_means {
+                // Elided, and the lifetime it stands for is itself elided: that input's `&mut`-ness.
+                Some(None) => receiver
+                    .first()
+                    .or_else(|| arguments.first())
+                    .is_some_and(|(_, is_unique, _)| *is_unique),
+                Some(named) => unique(named),
+                None => false,
+            },
+        };
+        borrows_unique.then_some(span)
+    })
+}
+
+/// Every lifetime position in `tokens`: `&'a T`, `&T` (elided), `'a`, `'_`; with whether it is a
+/// `&mut`, and its span.
+fn lifetimes_in(tokens: TokenStream, found: &mut Vec<(Lifetime, bool, Span)>) {
+    let trees: Vec<TokenTree> = tokens.into_iter().collect();
+    let mut i = 0;
+    while i < trees.len() {
+        match &trees[i] {
+            TokenTree::Group(group) => lifetimes_in(group.stream(), found),
+            TokenTree::Punct(p) if p.as_char() == '&' => {
+                let span = p.span();
+                let mut next = i + 1;
+                let lifetime = lifetime_at(&trees, next);
+                if lifetime.is_some() {
+                    next += 2;
+                }
+                let is_mut = matches!(trees.get(next), Some(TokenTree::Ident(m)) if m == "mut");
+                found.push((lifetime.flatten(), is_mut, span));
+                i = next;
+                continue;
+            }
+            TokenTree::Punct(p) if p.as_char() == '\'' => {
+                if let Some(lifetime) = lifetime_at(&trees, i) {
+                    found.push((lifetime, false, p.span()));
+                    i += 2;
+                    continue;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+}
+
+/// The lifetime starting at `trees[i]`: `Some(Some(name))` for `'name`, `Some(None)` for `'_`,
+/// `None` when there is none.
+fn lifetime_at(trees: &[TokenTree], i: usize) -> Option<Lifetime> {
+    match (trees.get(i), trees.get(i + 1)) {
+        (Some(TokenTree::Punct(quote)), Some(TokenTree::Ident(name)))
+            if quote.as_char() == '\'' =>
+        {
+            Some((name != "_").then(|| name.to_string()))
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quote::quote;
+
+    fn borrows(sig: TokenStream) -> bool {
+        let sig: Signature = syn::parse2(sig).unwrap_or_else(|e| panic!("{e}"));
+        let ReturnType::Type(_, ty) = &sig.output else {
+            panic!("no return type")
+        };
+        borrows_from_unique_reference(&sig, ty.to_token_stream()).is_some()
+    }
+
+    #[test]
+    fn a_borrow_of_mut_self_is_found_through_elision() {
+        assert!(borrows(quote!(async fn f(&mut self) -> io::Result<&[u8]>)));
+        assert!(borrows(
+            quote!(async fn f(&mut self, n: &str) -> Result<&'_ [u8], E>)
+        ));
+        assert!(borrows(
+            quote!(async fn f<'a>(&'a mut self) -> Result<Frame<'a>, E>)
+        ));
+        assert!(borrows(
+            quote!(async fn f(buf: &mut Vec<u8>) -> io::Result<&[u8]>)
+        ));
+        assert!(borrows(
+            quote!(async fn f<'a>(x: &str, buf: &'a mut [u8]) -> Result<&'a [u8], E>)
+        ));
+        assert!(borrows(
+            quote!(async fn f(self: &mut Self) -> Result<&u8, E>)
+        ));
+        assert!(borrows(
+            quote!(async fn f(self: Pin<&mut Self>) -> Result<&u8, E>)
+        ));
+    }
+
+    #[test]
+    fn shared_and_static_borrows_are_fine() {
+        assert!(!borrows(quote!(async fn f(&self) -> io::Result<&[u8]>)));
+        assert!(!borrows(
+            quote!(async fn f(&mut self) -> io::Result<Vec<u8>>)
+        ));
+        assert!(!borrows(
+            quote!(async fn f(&mut self) -> io::Result<&'static [u8]>)
+        ));
+        assert!(!borrows(
+            quote!(async fn f<'a>(&mut self, n: &'a str) -> Result<&'a str, E>)
+        ));
+        assert!(!borrows(quote!(async fn f(x: &str) -> Result<&str, E>)));
+        assert!(!borrows(
+            quote!(async fn f(&self, buf: &mut Vec<u8>) -> Result<&str, E>)
         ));
     }
 }

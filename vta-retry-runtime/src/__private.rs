@@ -39,7 +39,8 @@ where
     next_wait_if(policy, attempt, outcome, R::Error::is_transient)
 }
 
-/// As [`next_wait`], classified by the user's `retry_if` function.
+/// As [`next_wait`], classified by the user's `retry_if` closure. A closure passed straight to
+/// this `FnOnce(&E) -> bool` bound has its parameter's type inferred.
 #[inline]
 pub fn next_wait_if<R, F>(
     policy: Policy,
@@ -53,6 +54,71 @@ where
 {
     let error = outcome.failure()?;
     policy.next_wait(attempt, retry_if(error))
+}
+
+/// As [`next_wait`], classified by the function `retry_if` names. Through [`RetryIf`], so that a
+/// function of the wrong signature is reported in `retry_if`'s words.
+#[inline]
+pub fn next_wait_by<R, F>(
+    policy: Policy,
+    attempt: u32,
+    outcome: &R,
+    retry_if: F,
+) -> Option<Duration>
+where
+    R: RetryOutcome,
+    F: RetryIf<R::Error>,
+{
+    let error = outcome.failure()?;
+    policy.next_wait(attempt, retry_if.classify(error))
+}
+
+/// A `retry_if` classifier: any `fn(&E) -> bool`.
+#[diagnostic::on_unimplemented(
+    message = "`retry_if` must be a function that takes `&{E}` and returns `bool`",
+    label = "not a `fn(&{E}) -> bool`",
+    note = "`#[vta_retry]` calls `retry_if` with a reference to each error, `{E}` here, and retries when it returns `true`"
+)]
+pub trait RetryIf<E> {
+    /// Whether another attempt could succeed.
+    fn classify(self, error: &E) -> bool;
+}
+
+impl<E, F: FnOnce(&E) -> bool> RetryIf<E> for F {
+    #[inline]
+    fn classify(self, error: &E) -> bool {
+        self(error)
+    }
+}
+
+/// The integer types a `const` named by `attempts` may have.
+#[diagnostic::on_unimplemented(
+    message = "`attempts` must name a `const` of an integer type, not `{Self}`",
+    label = "not an integer",
+    note = "for example `const MAX_ATTEMPTS: u32 = 3;`"
+)]
+pub trait AttemptsInteger {}
+
+macro_rules! attempts_integers {
+    ($($t:ty)*) => { $(impl AttemptsInteger for $t {})* };
+}
+attempts_integers!(u8 u16 u32 u64 u128 usize i8 i16 i32 i64 i128 isize);
+
+/// Checks at compile time that the `const` named by `attempts` is an integer.
+#[inline]
+pub const fn attempts_must_be_an_integer<T: AttemptsInteger>(_: &T) {}
+
+/// The `const` named by `attempts`, checked when the user's crate compiles: at least 1, and
+/// within `u32`.
+#[inline]
+pub const fn attempts_from_const(attempts: i128) -> u32 {
+    if attempts < 1 {
+        panic!("`attempts` must be at least 1: it counts every call, the first included");
+    }
+    if attempts > u32::MAX as i128 {
+        panic!("`attempts` is too large: at most 4294967295");
+    }
+    attempts as u32
 }
 
 /// Whether to sleep before the next attempt: a zero wait retries at once rather than waiting a

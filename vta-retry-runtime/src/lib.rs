@@ -53,6 +53,9 @@
 //! or clone it inside the body.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+// The expansion names the runtime `::vta_retry_runtime`; this makes that path work inside it too.
+extern crate self as vta_retry_runtime;
+
 mod policy;
 mod retryable;
 #[cfg(feature = "vta-sdk")]

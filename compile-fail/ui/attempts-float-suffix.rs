@@ -1,6 +1,6 @@
 use vta_retry_runtime::vta_retry;
 
-#[vta_retry(retry_if = |e| true)]
+#[vta_retry(attempts = 3f32)]
 async fn call() -> Result<(), std::io::Error> {
     Ok(())
 }

@@ -1,0 +1,9 @@
+use vta_retry_runtime::vta_retry;
+
+#[vta_retry]
+#[vta_retry(attempts = 2)]
+async fn call() -> Result<(), std::io::Error> {
+    Ok(())
+}
+
+fn main() {}
