@@ -8,10 +8,11 @@
 
 use std::future::Future;
 use std::process::Command;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use vta_retry_runtime::{MAX_RATE_LIMIT_WAIT, Retryable, vta_retry, vta_retryable};
+use vta_retry_runtime::{Policy, Retryable, vta_retry, vta_retryable};
 use vta_retry_tests::server::{Reply, Server, refused_url};
 use vta_sdk::client::{HealthResponse, VtaClient};
 use vta_sdk::error::{RateLimitSource, VtaError};
@@ -120,6 +121,97 @@ fn the_annotated_call_recovers_from_a_silent_keep_alive_connection() {
             // The silent request and the one that landed, on the old and a new connection.
             assert_eq!((server.requests(), server.connections()), (3, 2));
         },
+    );
+}
+
+// ── The production policy against the real client ─────────────────────────────────────────────
+
+/// Errors seen by the `on_retry` hooks below, by test.
+static CUT_SHORT: Mutex<Vec<(String, Duration)>> = Mutex::new(Vec::new());
+static RATE_LIMITED: Mutex<Vec<(String, Duration)>> = Mutex::new(Vec::new());
+
+/// `GET /health`, each attempt cut after one second.
+#[vta_retry(timeout = "1s", backoff = "1ms", on_retry = |error, retry| {
+    CUT_SHORT.lock().unwrap().push((error.to_string(), retry.wait()));
+})]
+async fn health_cut_after_one_second(
+    client: &VtaClient,
+    attempts: &AtomicU32,
+) -> Result<HealthResponse, VtaError> {
+    attempts.fetch_add(1, Ordering::SeqCst);
+    client.health().await
+}
+
+/// The incident itself, at vta-sdk's default 30 s request timeout: the silent connection's
+/// attempt is cut after one second instead (reported as a transient 504 that names the limit),
+/// and the next attempt lands on a new connection. Unannotated, the same call waits the 30 s and
+/// fails (`a_silent_keep_alive_connection_fails_the_unannotated_call` shows the failure at a one
+/// second SDK timeout; `cargo run --example stale_session -- --without` at the default).
+#[tokio::test]
+async fn the_timeout_key_cuts_a_silent_connection_at_the_sdks_default_timeout() {
+    assert!(
+        std::env::var(TIMEOUT_VAR).is_err(),
+        "this test is about the SDK's default timeout"
+    );
+    let server = Server::health([Reply::Healthy, Reply::Silent, Reply::Healthy]).await;
+    let client = VtaClient::new(&server.url());
+    assert_eq!(client.health().await.unwrap().status, "ok");
+
+    let attempts = AtomicU32::new(0);
+    let health = health_cut_after_one_second(&client, &attempts)
+        .await
+        .unwrap();
+    assert_eq!(health.status, "ok");
+    assert_eq!(attempts.load(Ordering::SeqCst), 2);
+    assert_eq!((server.requests(), server.connections()), (3, 2));
+    let retries = CUT_SHORT.lock().unwrap().clone();
+    assert_eq!(retries.len(), 1);
+    assert_eq!(
+        retries[0].0,
+        "server error (504): the attempt timed out after 1s (vta-retry timeout)"
+    );
+}
+
+/// `GET /health`, retried after 1 ms, or after the server's hint when it gives a longer one.
+#[vta_retry(attempts = 3, backoff = "1ms", on_retry = |error, retry| {
+    RATE_LIMITED.lock().unwrap().push((error.to_string(), retry.wait()));
+})]
+async fn health_honouring_retry_after(
+    client: &VtaClient,
+    attempts: &AtomicU32,
+) -> Result<HealthResponse, VtaError> {
+    attempts.fetch_add(1, Ordering::SeqCst);
+    client.health().await
+}
+
+/// A 429 asking for two seconds is re-sent once, after the wait it asked for rather than the
+/// policy's 1 ms. (vta-sdk turns `Retry-After: 2` into an instant, so the wait is the two seconds
+/// less the moments since the header was read: more than one second is the server's hint, where
+/// the backoff alone would be one millisecond.)
+#[tokio::test]
+async fn a_429_with_retry_after_is_re_sent_once_after_the_wait_it_asked_for() {
+    let refusal = Reply::status(429, error_body("slow down"))
+        .with_header("Retry-After", "2")
+        .with_header("x-rate-limit-source", "vta");
+    let server = Server::health([refusal, Reply::Healthy]).await;
+    let client = VtaClient::new(&server.url());
+    let attempts = AtomicU32::new(0);
+    let health = health_honouring_retry_after(&client, &attempts)
+        .await
+        .unwrap();
+    assert_eq!(health.status, "ok");
+    assert_eq!((attempts.load(Ordering::SeqCst), server.requests()), (2, 2));
+    let retries = RATE_LIMITED.lock().unwrap().clone();
+    assert_eq!(retries.len(), 1);
+    assert!(
+        retries[0].0.starts_with("rate limited by"),
+        "{}",
+        retries[0].0
+    );
+    let wait = retries[0].1;
+    assert!(
+        wait > Duration::from_secs(1) && wait <= Duration::from_secs(2),
+        "{wait:?}"
     );
 }
 
@@ -301,7 +393,7 @@ async fn deterministic_statuses_return_after_one_request() {
             is_expected: |e| {
                 matches!(e, VtaError::RateLimited { .. })
                     && e.retry_after()
-                        .is_some_and(|wait| wait > MAX_RATE_LIMIT_WAIT)
+                        .is_some_and(|wait| wait > Policy::DEFAULT_MAX_HINT)
             },
         },
         Case {
@@ -322,7 +414,9 @@ async fn deterministic_statuses_return_after_one_request() {
             case.reply,
             case.expected
         );
-        assert!(!vta_retryable(&error), "{error:?}");
+        // A rate limit is transient; what refuses the 120 s wait is the policy's `max_hint`.
+        let transient = matches!(error, VtaError::RateLimited { .. });
+        assert_eq!(vta_retryable(&error), transient, "{error:?}");
         assert_eq!(attempts.load(Ordering::SeqCst), 1, "{error:?} was retried");
         assert_eq!(server.requests(), 1, "{error:?}: requests the server read");
     }

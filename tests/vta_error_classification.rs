@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use vta_retry_runtime::{MAX_RATE_LIMIT_WAIT, Retryable, vta_retryable};
+use vta_retry_runtime::{Retryable, TimedOut, vta_retryable};
 use vta_sdk::error::{RateLimitSource, VtaError};
 
 fn rate_limited(wait: Option<chrono::TimeDelta>) -> VtaError {
@@ -72,7 +72,6 @@ fn deterministic_variants_are_never_retried() {
         },
         VtaError::LastServiceRefused,
         VtaError::Other("anything".into()),
-        rate_limited(Some(chrono::TimeDelta::seconds(31))),
     ];
     for error in deterministic {
         assert!(!vta_retryable(&error), "{error:?} must not be retried");
@@ -90,13 +89,22 @@ fn server_errors_are_transient_except_the_ones_a_resend_cannot_fix() {
     }
 }
 
+/// How long a rate limit may ask to wait is the policy's decision (`max_hint`), not the
+/// classifier's: every rate limit is transient, and its wait is its hint.
 #[test]
-fn a_rate_limit_is_retried_up_to_the_cap_and_not_beyond() {
-    assert_eq!(MAX_RATE_LIMIT_WAIT, Duration::from_secs(30));
-    let within = chrono::TimeDelta::seconds(29);
-    let beyond = chrono::TimeDelta::seconds(32);
-    assert!(vta_retryable(&rate_limited(Some(within))));
-    assert!(!vta_retryable(&rate_limited(Some(beyond))));
+fn a_rate_limit_is_transient_whatever_wait_it_asks_for() {
+    for seconds in [0, 29, 32, 120] {
+        let error = rate_limited(Some(chrono::TimeDelta::seconds(seconds)));
+        assert!(vta_retryable(&error), "{seconds} s");
+    }
+    assert!(vta_retryable(&rate_limited(None)));
+}
+
+#[test]
+fn a_timed_out_attempt_is_a_transient_504() {
+    let error = VtaError::from(TimedOut::new(Duration::from_secs(5)));
+    assert!(matches!(&error, VtaError::Server { status: 504, body } if body.contains("5s")));
+    assert!(vta_retryable(&error));
 }
 
 #[test]

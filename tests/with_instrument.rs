@@ -7,73 +7,31 @@
 //!   each attempt has a span of its own, `&mut self` methods too.
 
 use std::io;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 
-use tracing::span::{Attributes, Id, Record};
-use tracing::{Event, Metadata, Subscriber};
 use vta_retry_runtime::vta_retry;
+use vta_retry_tests::recorder::{Recorder, record};
 
-/// Every span opened, by name, and for every event the span it was recorded in.
-#[derive(Default)]
-struct Recorder {
-    next_id: AtomicU64,
-    spans: Mutex<Vec<&'static str>>,
-    stack: Mutex<Vec<u64>>,
-    events: Mutex<Vec<Option<u64>>>,
-}
-
-impl Subscriber for Recorder {
-    fn enabled(&self, _: &Metadata<'_>) -> bool {
-        true
-    }
-
-    fn new_span(&self, span: &Attributes<'_>) -> Id {
-        self.spans.lock().unwrap().push(span.metadata().name());
-        Id::from_u64(self.next_id.fetch_add(1, Ordering::SeqCst) + 1)
-    }
-
-    fn record(&self, _: &Id, _: &Record<'_>) {}
-
-    fn record_follows_from(&self, _: &Id, _: &Id) {}
-
-    fn event(&self, _: &Event<'_>) {
-        let current = self.stack.lock().unwrap().last().copied();
-        self.events.lock().unwrap().push(current);
-    }
-
-    fn enter(&self, span: &Id) {
-        self.stack.lock().unwrap().push(span.into_u64());
-    }
-
-    fn exit(&self, _: &Id) {
-        self.stack.lock().unwrap().pop();
-    }
-}
-
-impl Recorder {
-    /// How many spans the recorded run opened.
-    fn span_count(&self) -> usize {
-        self.spans.lock().unwrap().len()
-    }
-
-    /// The span each event was recorded in.
-    fn event_spans(&self) -> Vec<Option<u64>> {
-        self.events.lock().unwrap().clone()
-    }
-}
-
-/// Runs `call` to completion on a current-thread runtime, recording what it traces.
-fn record<F: Future>(call: impl FnOnce() -> F) -> (F::Output, Arc<Recorder>) {
-    let recorder = Arc::new(Recorder::default());
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .start_paused(true)
-        .build()
-        .unwrap();
-    let output =
-        tracing::subscriber::with_default(Arc::clone(&recorder), || runtime.block_on(call()));
-    (output, recorder)
+/// The spans `#[instrument]` opened for `function`, and the span of each event the body logged
+/// ("calling"), by their order among those spans: 1 for the first, and so on.
+fn instrument_spans(recorder: &Recorder, function: &str) -> (usize, Vec<Option<usize>>) {
+    let spans = recorder.spans_named(function);
+    let events = recorder
+        .events()
+        .into_iter()
+        .filter(|event| event.field("message") == "calling")
+        .map(|event| {
+            // The body's event is in the attempt's own span (feature `tracing`) for attempts
+            // after the first; that span sits inside `instrument`'s when `instrument` is above.
+            let ids: Vec<u64> = spans.iter().map(|s| s.id).collect();
+            event.span.and_then(|id| {
+                ids.iter()
+                    .position(|known| *known == id)
+                    .or_else(|| ids.iter().rposition(|known| *known < id))
+                    .map(|i| i + 1)
+            })
+        })
+        .collect();
+    (spans.len(), events)
 }
 
 /// Fails the first call with a reset connection.
@@ -134,14 +92,18 @@ fn retry_above_instrument_gives_one_span_for_the_call() {
     let mut remote = Remote { calls: 0 };
     let (value, recorder) = record(|| remote.retry_above());
     assert_eq!(value.unwrap(), 2);
-    assert_eq!(recorder.span_count(), 1);
-    assert_eq!(recorder.event_spans(), [Some(1), Some(1)]);
+    assert_eq!(
+        instrument_spans(&recorder, "retry_above"),
+        (1, vec![Some(1), Some(1)])
+    );
 
     let calls = std::cell::Cell::new(0);
     let (value, recorder) = record(|| free_retry_above("a", &calls));
     assert_eq!(value.unwrap(), 2);
-    assert_eq!(recorder.span_count(), 1);
-    assert_eq!(recorder.event_spans(), [Some(1), Some(1)]);
+    assert_eq!(
+        instrument_spans(&recorder, "free_retry_above"),
+        (1, vec![Some(1), Some(1)])
+    );
 }
 
 #[test]
@@ -149,12 +111,16 @@ fn instrument_above_retry_gives_a_span_per_attempt_even_on_mut_self() {
     let mut remote = Remote { calls: 0 };
     let (value, recorder) = record(|| remote.instrument_above());
     assert_eq!(value.unwrap(), 2);
-    assert_eq!(recorder.span_count(), 2);
-    assert_eq!(recorder.event_spans(), [Some(1), Some(2)]);
+    assert_eq!(
+        instrument_spans(&recorder, "instrument_above"),
+        (2, vec![Some(1), Some(2)])
+    );
 
     let calls = std::cell::Cell::new(0);
     let (value, recorder) = record(|| free_instrument_above("b", &calls));
     assert_eq!(value.unwrap(), 2);
-    assert_eq!(recorder.span_count(), 2);
-    assert_eq!(recorder.event_spans(), [Some(1), Some(2)]);
+    assert_eq!(
+        instrument_spans(&recorder, "free_instrument_above"),
+        (2, vec![Some(1), Some(2)])
+    );
 }

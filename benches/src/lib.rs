@@ -94,7 +94,7 @@ pub mod success {
     use backon::{ExponentialBuilder, Retryable as _};
     use backon_macros::backon;
     use tokio_retry2::strategy::ExponentialFactorBackoff;
-    use vta_retry_runtime::{Retryable as _, vta_retry};
+    use vta_retry_runtime::Retryable as _;
 
     use super::{ATTEMPTS, BenchError, FIRST_WAIT, MAX_WAIT, classify, is_transient};
 
@@ -121,7 +121,7 @@ pub mod success {
     }
 
     /// `#[vta_retry]`.
-    #[vta_retry(attempts = 3, backoff = "500ms..1s")]
+    #[vta_retry_runtime::vta_retry(attempts = 3, backoff = "500ms..1s")]
     pub async fn vta_retry(x: u64) -> Result<u64, BenchError> {
         Ok(black_box(black_box(x) + 1))
     }
@@ -174,7 +174,7 @@ macro_rules! retry_variants {
             use backon::{ExponentialBuilder, Retryable as _};
             use backon_macros::backon;
             use tokio_retry2::strategy::ExponentialFactorBackoff;
-            use vta_retry_runtime::{Retryable as _, vta_retry};
+            use vta_retry_runtime::Retryable as _;
 
             use super::{ATTEMPTS, BenchError, classify, flaky, is_transient};
 
@@ -206,7 +206,7 @@ macro_rules! retry_variants {
             }
 
             /// `#[vta_retry]`. With a zero wait the runtime skips the timer.
-            #[vta_retry(attempts = 3, backoff = $wait)]
+            #[vta_retry_runtime::vta_retry(attempts = 3, backoff = $wait)]
             pub async fn vta_retry(x: u64, calls: &Cell<u32>) -> Result<u64, BenchError> {
                 flaky(x, calls)
             }

@@ -1,68 +1,42 @@
-//! The stale-session failure and its recovery, with vta-sdk's real REST client.
+//! The stale-session failure and its recovery, with vta-sdk's real REST client at its default
+//! 30 s request timeout.
 //!
 //! A loopback server answers a first `GET /health`, then goes silent on that kept-alive
-//! connection, as a mediator that forgot a socket does. The next call is sent on it, waits out
-//! the SDK's request timeout and fails with `VtaError::Network`; `#[vta_retry]` waits and sends
-//! again on the same client, which opens a new connection, and the call lands.
+//! connection, as a mediator that forgot a socket does. The next call is sent on it. Without a
+//! per-attempt bound it waits out the SDK's 30 s and fails; `#[vta_retry(timeout = "1s")]` cuts
+//! the attempt after one second, waits 500 ms, and sends again on the same client, which opens a
+//! new connection, and the call lands.
 //!
 //! ```text
-//! cargo run --example stale_session
+//! cargo run --example stale_session               # the recovery: about 1.5 s
+//! cargo run --example stale_session -- --without  # the same call unannotated: 30 s, then an error
 //! ```
-//!
-//! It takes about two seconds: the SDK's timeout, set to one second with `VTA_REST_TIMEOUT_SECS`,
-//! plus the policy's first wait of 500 ms.
 
 use std::error::Error;
-use std::process::{Command, ExitCode};
+use std::process::ExitCode;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Instant;
 
-use vta_retry_runtime::{Policy, Retryable, vta_retry};
+use vta_retry_runtime::{RetryEvent, vta_retry};
 use vta_retry_tests::server::{Reply, Server};
 use vta_sdk::client::{HealthResponse, VtaClient};
 use vta_sdk::error::VtaError;
 
-/// The variable vta-sdk's REST client reads its request timeout from (default 30 s).
-const TIMEOUT_VAR: &str = "VTA_REST_TIMEOUT_SECS";
-
 fn main() -> ExitCode {
-    // `std::env::set_var` is `unsafe` in edition 2024 and the workspace forbids `unsafe_code`, so
-    // the example runs itself again with the variable in the child's environment instead.
-    if std::env::var(TIMEOUT_VAR).as_deref() != Ok("1") {
-        let status = Command::new(std::env::current_exe().expect("this program's path"))
-            .args(std::env::args_os().skip(1))
-            .env(TIMEOUT_VAR, "1")
-            .status()
-            .expect("run this program again");
-        return if status.success() {
-            ExitCode::SUCCESS
-        } else {
-            ExitCode::FAILURE
-        };
-    }
+    let without = std::env::args().any(|arg| arg == "--without");
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("a tokio runtime")
-        .block_on(run())
+        .block_on(run(without))
 }
 
-async fn run() -> ExitCode {
-    let start = Instant::now();
+async fn run(without: bool) -> ExitCode {
     let server = Server::health([Reply::Healthy, Reply::Silent, Reply::Healthy]).await;
     let client = VtaClient::new(&server.url());
-    let policy = Policy::DEFAULT;
-    println!(
-        "policy (bare #[vta_retry]): {} attempts, waits {:?}; SDK request timeout {}s",
-        policy.attempts(),
-        policy.waits().collect::<Vec<_>>(),
-        std::env::var(TIMEOUT_VAR).unwrap_or_default()
-    );
-
     match client.health().await {
         Ok(health) => println!(
-            "[{:>5.2?}] first call: ok (status {:?}); the server now goes silent on that connection",
-            start.elapsed(),
+            "first call: ok (status {:?}); the server now goes silent on that connection",
             health.status
         ),
         Err(error) => {
@@ -71,13 +45,20 @@ async fn run() -> ExitCode {
         }
     }
 
+    let start = Instant::now();
     let attempts = AtomicU32::new(0);
-    let outcome = check_health(&client, &attempts, start).await;
+    let outcome = if without {
+        println!("the next call, unannotated, waits for vta-sdk's own 30 s request timeout:");
+        client.health().await
+    } else {
+        println!("the next call, under #[vta_retry(timeout = \"1s\")]:");
+        check_health(&client, &attempts).await
+    };
     let (requests, connections) = (server.requests(), server.connections());
     match outcome {
         Ok(health) => {
             println!(
-                "[{:>5.2?}] outcome: ok (status {:?}) after {} attempts; the server read {requests} \
+                "[{:>5.2?}] ok (status {:?}) after {} attempts; the server read {requests} \
                  requests on {connections} connections",
                 start.elapsed(),
                 health.status,
@@ -86,44 +67,41 @@ async fn run() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(error) => {
-            println!("outcome: failed: {error}");
-            ExitCode::FAILURE
+            println!(
+                "[{:>5.2?}] failed: {}",
+                start.elapsed(),
+                with_causes(&error)
+            );
+            // The unannotated call is shown failing on purpose.
+            if without {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }
 
-/// `GET /health` under the bare attribute's policy, [`Policy::DEFAULT`], printing each attempt.
-///
-/// The wait printed is `Policy::DEFAULT.next_wait` for this attempt and this error's
-/// classification: the same call, with the same arguments, that the expansion makes to decide.
-#[vta_retry]
+/// `GET /health`, each attempt cut after one second, under the bare attribute's 3 attempts,
+/// 500 ms then 1 s.
+#[vta_retry(timeout = "1s", on_retry = print_retry)]
 async fn check_health(
     client: &VtaClient,
     attempts: &AtomicU32,
-    start: Instant,
 ) -> Result<HealthResponse, VtaError> {
-    let attempt = attempts.fetch_add(1, Ordering::SeqCst) + 1;
-    let outcome = client.health().await;
-    let at = start.elapsed();
-    match &outcome {
-        Ok(health) => println!(
-            "[{at:>5.2?}] attempt {attempt}: ok (status {:?})",
-            health.status
-        ),
-        Err(error) => {
-            let transient = error.is_transient();
-            let decision = match Policy::DEFAULT.next_wait(attempt, transient) {
-                Some(wait) => format!("transient, retrying in {wait:?}"),
-                None if transient => "transient, but that was the last attempt".to_owned(),
-                None => "permanent, returned as it is".to_owned(),
-            };
-            println!(
-                "[{at:>5.2?}] attempt {attempt}: {} -> {decision}",
-                with_causes(error)
-            );
-        }
-    }
-    outcome
+    attempts.fetch_add(1, Ordering::SeqCst);
+    client.health().await
+}
+
+fn print_retry(error: &VtaError, retry: &RetryEvent) {
+    println!(
+        "[{:>5.2?}] attempt {}/{} of {}: {error} -> retrying in {:?}",
+        retry.elapsed(),
+        retry.attempt(),
+        retry.max_attempts(),
+        retry.function(),
+        retry.wait()
+    );
 }
 
 /// The error and its chain of causes, e.g. `network error: … : operation timed out`.

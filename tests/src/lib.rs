@@ -1,5 +1,6 @@
 //! Shared fixtures for the vta-retry tests, examples and benchmarks.
 
+pub mod recorder;
 pub mod server;
 
 use std::collections::VecDeque;

@@ -3,42 +3,45 @@
 //!
 //! ```text
 //! // Input:
-//! #[vta_retry(attempts = 3, backoff = "500ms..1s")]
+//! #[vta_retry(attempts = 3, timeout = "5s")]
 //! async fn f(client: &Client) -> Result<T, E> { BODY }
 //!
-//! // Output:
+//! // Output (the function's braces are the user's):
 //! async fn f(client: &Client) -> Result<T, E> {
-//!     let mut __vta_attempt: u32 = 1;
+//!     let mut __vta_call = Call::start(POLICY, false);       // attempt 1; no clock read yet
 //!     loop {
 //!         let __vta_wait = {
-//!             // One attempt: `async { BODY }.await` when BODY can leave early (`return`, `?`,
-//!             // `break`, `continue`, a macro call); otherwise `{ BODY }`, run in place.
-//!             let __vta_outcome: Result<T, E> = async { BODY }.await;
-//!             let policy = const { Policy::new(3, Backoff::exponential(500ms, 1s)) };
-//!             match next_wait(policy, __vta_attempt, { &__vta_outcome }) {  // policy written inline
+//!             // One attempt: the body in an `async` block (so `return` and `?` end the attempt),
+//!             // under a fake return edge that ties it to `Result<T, E>`, bounded by the timeout
+//!             // only where one can be set.
+//!             let __vta_outcome: Result<T, E> =
+//!                 Attempt::limited(&mut __vta_call, "f", POLICY, timed_out_error::<Result<T, E>>(),
+//!                                  async { if false { return loop {}; } BODY }).await;
+//!             match after_attempt(POLICY, &mut __vta_call, "f", { &__vta_outcome }, no_hook, describer!(..)) {
 //!                 Some(wait) => wait,
-//!                 None => return __vta_outcome,   // success, a permanent error, or the last attempt
+//!                 None => return __vta_outcome,   // success, a permanent error, or giving up
 //!             }
 //!         };
-//!         if must_wait(__vta_wait) {                                    // zero: retry at once
-//!             sleep(__vta_wait).await;                                  // the wait: tokio's timer
+//!         if must_wait(__vta_wait) {              // zero: retry at once
+//!             sleep(__vta_wait).await;            // the wait: tokio's timer
 //!         }
-//!         __vta_attempt += 1;
 //!     }
 //! }
+//! // where POLICY is `const { Policy::DEFAULT.with_attempts(3).with_timeout(5s) }`, written
+//! // out at each use.
 //! ```
 //!
-//! An `async` block, not a closure: `return` and `?` end the attempt, borrowed
-//! arguments (`&mut self` included) are re-borrowed each time, nothing is boxed, and the future
-//! stays `Send` whenever the body's is. The outcome is scoped so that it is dropped before the
-//! sleep: a failed attempt's error is never held across an await.
+//! An `async` block, not a closure: `return` and `?` end the attempt, borrowed arguments
+//! (`&mut self` included) are re-borrowed each time, nothing is boxed, and the future stays `Send`
+//! whenever the body's is. The outcome is scoped so that it is dropped before the sleep: a failed
+//! attempt's error is never held across an await. Every decision is the runtime's
+//! (`after_attempt` asks `Policy::decide`), so the expansion stays a thin loop: one place where an
+//! attempt is awaited, one where the wait happens, one where an attempt ends.
 //!
-//! The future holds only what must survive an await: the arguments, the attempt number, and
-//! either the attempt's future or tokio's `Sleep`. The policy is a constant passed straight to
-//! `next_wait`, not a local (a local would be stored in the future, 40 bytes, across every
-//! await); the wait is passed by value and never borrowed, so it is not stored either; and
-//! `sleep` is tokio's timer itself, where an `async fn` around it would store the duration
-//! twice beside the timer.
+//! The future holds only what must survive an await: the arguments, the call's state, and either
+//! the attempt's future or tokio's `Sleep`. The policy is a constant at each use, not a local (a
+//! local would be stored in the future across every await); the wait is passed by value and never
+//! borrowed; `sleep` is tokio's timer itself.
 
 use std::time::Duration;
 
@@ -47,6 +50,7 @@ use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Expr, ExprPath, ReturnType, Signature, Type};
 
+use crate::parse::JitterKind;
 use crate::parse::{Body, FutureBody, RetryFn};
 use crate::validate::{AttemptCount, Config};
 
@@ -113,83 +117,61 @@ fn retry_loop(
     let private = quote!(#krate::__private);
 
     // Mixed-site names: the user's code can neither see nor shadow them.
-    let attempt = generated("__vta_attempt");
+    let call = generated("__vta_call");
     let outcome_name = generated("__vta_outcome");
     let wait = generated("__vta_wait");
+    let function = sig.ident.to_string();
 
-    // A `const` path is checked where it is written: an integer, at least 1. Where an item can
-    // name it, the check is an item, which `cargo check` evaluates; an inline `const` (needed
-    // where the path names `Self` or a generic parameter) is evaluated only when the function is
-    // built.
-    let (attempts_item, attempts) = match &config.attempts {
-        AttemptCount::Literal(attempts) => (None, quote!(#attempts)),
-        AttemptCount::Const(path) => {
-            let private = respan(private.clone(), path.span());
-            let checked = quote_spanned! {path.span()=>
-                {
-                    #private::attempts_must_be_an_integer(&#path);
-                    #private::attempts_from_const(#path as i128)
-                }
-            };
-            if names_no_generics(path, sig) {
-                let item = generated("__VTA_ATTEMPTS");
-                (Some(quote!(const #item: u32 = #checked;)), quote!(#item))
-            } else {
-                (None, checked)
-            }
-        }
-    };
-    let first_wait = duration_tokens(config.first_wait);
-    let max_wait = duration_tokens(config.max_wait);
-    // A constant at its one use, not a `let`: a local would be stored in the future across
-    // every await.
-    let policy = quote! {
-        const {
-            #private::Policy::new(#attempts, #private::Backoff::exponential(#first_wait, #max_wait))
-        }
-    };
+    let (attempts_item, policy) = policy_tokens(sig, config, &private);
+    // The error type, where the return type names it (not through `impl Trait`).
+    let error_type = outcome
+        .filter(|ty| !mentions_infer(ty.to_token_stream()))
+        .map(|ty| respan(quote!(<#ty as #private::RetryOutcome>::Error), ty.span()));
 
-    let outcome_type = outcome.map(|ty| quote!(: #ty));
-
-    // Spanned at the return type, so "needs `Result<T, E>`" and "not `Retryable`" point at the
-    // type the user wrote rather than at the attribute. The braces around the argument matter:
-    // rustc blames an argument at its own span, and a bare mixed-site name would lead it back
-    // to the attribute. (The name is located at the return type too, or rustc's `unused_braces`
-    // would take the braces for the user's.)
+    // Spanned at the return type, so "needs `Result<T, E>`", "not `Retryable`" and "`timeout`
+    // needs `From<TimedOut>`" point at the type the user wrote rather than at the attribute.
+    // The braces around the outcome matter: rustc blames an argument at its own span, and a
+    // bare mixed-site name would lead it back to the attribute. (The name is located at the
+    // return type too, or rustc's `unused_braces` would take the braces for the user's.)
     let callee_private = respan(private.clone(), ret_span);
     let outcome_at_ret = Ident::new("__vta_outcome", Span::mixed_site().located_at(ret_span));
-    let next_wait = match &config.retry_if {
+    let on_retry = match &config.on_retry {
+        None => respan(quote!(#private::no_hook), ret_span),
+        // A closure is passed straight to the `FnOnce(&E, &RetryEvent)` bound, which infers its
+        // parameters' types.
+        Some(closure @ Expr::Closure(_)) => closure.to_token_stream(),
+        // A path is coerced to the function pointer it must be, so that a function of another
+        // signature is a plain type mismatch at the path.
+        Some(path) => coerced(
+            path,
+            error_type.as_ref(),
+            |error| quote!(fn(&#error, &#private::RetryEvent)),
+        ),
+    };
+    let describe = quote_spanned!(ret_span=> #callee_private::describer!(&#outcome_at_ret));
+    let after_attempt = match &config.retry_if {
         // A closure is passed straight to a `FnOnce(&E) -> bool` bound, which infers its
         // parameter's type.
         Some(closure @ Expr::Closure(_)) => quote_spanned! {ret_span=>
-            #callee_private::next_wait_if(#policy, #attempt, { &#outcome_at_ret }, #closure)
+            #callee_private::after_attempt_if(#policy, &mut #call, #function, { &#outcome_at_ret }, #closure, #on_retry, #describe)
         },
-        // A path is coerced to the function pointer it must be, so that a function of another
-        // signature is a plain type mismatch at the path, naming both types. (Passed straight to
-        // the bound, rustc would suggest wrapping it in a closure that cannot compile.) Where the
-        // return type hides its type behind `impl Trait`, the bound alone checks it.
+        // A path is coerced to the function pointer it must be (passed straight to the bound,
+        // rustc would suggest wrapping it in a closure that cannot compile).
         Some(path) => {
-            let classifier = match outcome {
-                Some(ty) if !mentions_infer(ty.to_token_stream()) => {
-                    let name = generated("__vta_retry_if");
-                    let error = respan(quote!(<#ty as #private::RetryOutcome>::Error), path.span());
-                    quote_spanned! {path.span()=>
-                        {
-                            let #name: fn(&#error) -> bool = #path;
-                            #name
-                        }
-                    }
-                }
-                _ => path.to_token_stream(),
-            };
+            let retry_if = coerced(
+                path,
+                error_type.as_ref(),
+                |error| quote!(fn(&#error) -> bool),
+            );
             quote_spanned! {ret_span=>
-                #callee_private::next_wait_by(#policy, #attempt, { &#outcome_at_ret }, #classifier)
+                #callee_private::after_attempt_if(#policy, &mut #call, #function, { &#outcome_at_ret }, #retry_if, #on_retry, #describe)
             }
         }
         None => quote_spanned! {ret_span=>
-            #callee_private::next_wait(#policy, #attempt, { &#outcome_at_ret })
+            #callee_private::after_attempt(#policy, &mut #call, #function, { &#outcome_at_ret }, #on_retry, #describe)
         },
     };
+
     // The body runs in an `async` block, which turns `return` and `?` into the end of one
     // attempt. The `async` keyword is spanned at the body, so a body that moves an owned argument
     // is reported at the user's code, and rustc's only suggestion is to clone it there.
@@ -221,15 +203,28 @@ fn retry_loop(
     // At the opening brace only: an error about the attempt as a whole (a moved argument) points
     // there rather than underlining the whole body.
     block.set_span(body_open);
-    let one_attempt = quote_spanned!(body_open=> async #block.await);
+    let future = quote_spanned!(body_open=> async #block);
+
+    let attempt = attempt_tokens(
+        sig,
+        config,
+        &private,
+        outcome,
+        error_type.as_ref(),
+        ret_span,
+        &policy,
+        &future,
+    );
+    let reports_elapsed = config.on_retry.is_some();
+    let outcome_type = outcome.map(|ty| quote!(: #ty));
 
     quote! {
         #attempts_item
-        let mut #attempt: u32 = 1;
+        let mut #call = #private::Call::start(#policy, #reports_elapsed);
         loop {
             let #wait = {
-                let #outcome_name #outcome_type = #one_attempt;
-                match #next_wait {
+                let #outcome_name #outcome_type = #attempt.await;
+                match #after_attempt {
                     ::core::option::Option::Some(#wait) => #wait,
                     ::core::option::Option::None => return #outcome_name,
                 }
@@ -238,7 +233,137 @@ fn retry_loop(
             if #private::must_wait(#wait) {
                 #private::sleep(#wait).await;
             }
-            #attempt += 1;
+        }
+    }
+}
+
+/// One attempt's future: the body bounded by the timeout only where one can be set, so that a
+/// function without one carries no timer.
+#[allow(clippy::too_many_arguments)]
+fn attempt_tokens(
+    sig: &Signature,
+    config: &Config,
+    private: &TokenStream,
+    outcome: Option<&Type>,
+    error_type: Option<&TokenStream>,
+    ret_span: Span,
+    policy: &TokenStream,
+    future: &TokenStream,
+) -> TokenStream {
+    let call = generated("__vta_call");
+    let function = sig.ident.to_string();
+    if config.timeout.is_some() {
+        let ret = outcome.map_or_else(|| quote!(_), ToTokens::to_token_stream);
+        let to_error = respan(quote!(#private::timed_out_error::<#ret>()), ret_span);
+        quote!(#private::Attempt::limited(&mut #call, #function, #policy, #to_error, #future))
+    } else if let Some(path) = &config.policy {
+        if let (true, Some(error)) = (names_no_generics(path, sig), &error_type) {
+            // The policy's timeout is known only to the compiler: the conversion is found if
+            // the error type has one, and its absence is an error only if the policy cuts.
+            let to_error =
+                quote!(#private::timeout_converter!(#error, #policy.timeout().is_some()));
+            quote!(#private::Attempt::limited(&mut #call, #function, #policy, #to_error, #future))
+        } else {
+            let assertion = quote_spanned! {path.span()=>
+                const {
+                    ::core::assert!(
+                        #policy.timeout().is_none(),
+                        "this policy sets a `timeout`: name the policy without `Self` or generic parameters, or set `timeout = …` on the attribute"
+                    )
+                }
+            };
+            quote!({ #assertion; #private::Attempt::new(&mut #call, #function, #future) })
+        }
+    } else {
+        quote!(#private::Attempt::new(&mut #call, #function, #future))
+    }
+}
+
+/// The policy as a constant at its one use (a `let` would be stored in the future across every
+/// await): the base policy, `policy = …` or `Policy::DEFAULT`, with each key the attribute sets.
+/// Also the item that checks a `const` attempt count, when there is one.
+fn policy_tokens(
+    sig: &Signature,
+    config: &Config,
+    private: &TokenStream,
+) -> (Option<TokenStream>, TokenStream) {
+    // A named policy goes through a typed `let`, so that a path to anything but a `Policy` is a
+    // type mismatch at the path.
+    let base = if let Some(path) = &config.policy {
+        let policy_type = respan(quote!(#private::Policy), path.span());
+        quote_spanned! {path.span()=> { let base: #policy_type = #path; base } }
+    } else {
+        quote!(#private::Policy::DEFAULT)
+    };
+    let mut overrides = Vec::new();
+    let mut attempts_item = None;
+    match &config.attempts {
+        Some(AttemptCount::Literal(attempts)) => overrides.push(quote!(.with_attempts(#attempts))),
+        // A `const` path is checked where it is written: an integer, at least 1. Where an item
+        // can name it, the check is an item, which `cargo check` evaluates; an inline `const`
+        // (needed where the path names `Self` or a generic parameter) is evaluated only when the
+        // function is built.
+        Some(AttemptCount::Const(path)) => {
+            let checking = respan(private.clone(), path.span());
+            let checked = quote_spanned! {path.span()=>
+                {
+                    #checking::attempts_must_be_an_integer(&#path);
+                    #checking::attempts_from_const(#path as i128)
+                }
+            };
+            if names_no_generics(path, sig) {
+                let item = generated("__VTA_ATTEMPTS");
+                attempts_item = Some(quote!(const #item: u32 = #checked;));
+                overrides.push(quote!(.with_attempts(#item)));
+            } else {
+                overrides.push(quote!(.with_attempts(#checked)));
+            }
+        }
+        None => {}
+    }
+    if let Some((first, max)) = config.backoff {
+        let (first, max) = (duration_tokens(first), duration_tokens(max));
+        overrides.push(quote!(.with_backoff(#private::Backoff::exponential(#first, #max))));
+    }
+    if let Some(jitter) = config.jitter {
+        let jitter = match jitter {
+            JitterKind::None => quote!(None),
+            JitterKind::Full => quote!(Full),
+            JitterKind::Equal => quote!(Equal),
+        };
+        overrides.push(quote!(.with_jitter(#private::Jitter::#jitter)));
+    }
+    for (setter, value) in [
+        ("with_timeout", config.timeout),
+        ("with_max_elapsed", config.max_elapsed),
+        ("with_max_hint", config.max_hint),
+    ] {
+        if let Some(value) = value {
+            let setter = Ident::new(setter, Span::call_site());
+            let value = duration_tokens(value);
+            overrides.push(quote!(.#setter(#value)));
+        }
+    }
+    (attempts_item, quote!(const { #base #(#overrides)* }))
+}
+
+/// A path to a function, coerced to the function pointer type `signature(error)`, so that a
+/// function of another signature is a type mismatch at the path, naming both types. Where the
+/// error type is hidden behind `impl Trait`, the path as it is.
+fn coerced(
+    path: &Expr,
+    error: Option<&TokenStream>,
+    signature: impl FnOnce(&TokenStream) -> TokenStream,
+) -> TokenStream {
+    let Some(error) = error else {
+        return path.to_token_stream();
+    };
+    let name = generated("__vta_function");
+    let signature = respan(signature(error), path.span());
+    quote_spanned! {path.span()=>
+        {
+            let #name: #signature = #path;
+            #name
         }
     }
 }

@@ -37,7 +37,13 @@ use quote::quote;
 /// |---|---|---|
 /// | `attempts` | total calls, the first included; an integer ≥ 1, or the name of an integer `const` | `3` |
 /// | `backoff` | `"A..B"`: wait `A`, doubling, never more than `B`; `"A"`: always `A`. Units `ns us ms s m h`, decimals allowed | `"500ms..1s"` |
+/// | `jitter` | `"none"`, `"full"` (each wait uniform in [0, d]) or `"equal"` (d/2 plus uniform in [0, d/2]) | `"none"` |
+/// | `timeout` | a duration bounding each attempt; a cut attempt is a transient failure. Needs `E: From<TimedOut>` | none |
+/// | `max_elapsed` | a duration bounding the whole call, from its start | none |
+/// | `max_hint` | the longest server hint (`Retryable::retry_after`) honoured; longer gives up at once | `"30s"` |
 /// | `retry_if` | a path to a `fn(&E) -> bool`, or a closure, deciding which errors are transient | `E: Retryable` |
+/// | `on_retry` | a path to a `fn(&E, &RetryEvent)`, or a closure, called before each wait | none |
+/// | `policy` | the path of a `const` `Policy` the other keys override | `Policy::DEFAULT` |
 /// | `crate` | path of the runtime crate, when it is reached through a re-export (a rename in `Cargo.toml` is found without it) | `::vta_retry_runtime` |
 ///
 /// Everything is checked at compile time; a mistake is a compile error at the token that is wrong.

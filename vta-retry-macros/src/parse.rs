@@ -14,7 +14,18 @@ use syn::{Attribute, Expr, ExprPath, Ident, Lit, Path, Signature, Visibility};
 use crate::duration::{DurationError, parse_duration};
 
 /// The keys the attribute accepts, in the order the docs list them.
-pub const KEYS: [&str; 4] = ["attempts", "backoff", "retry_if", "crate"];
+pub const KEYS: [&str; 10] = [
+    "attempts",
+    "backoff",
+    "jitter",
+    "timeout",
+    "max_elapsed",
+    "max_hint",
+    "retry_if",
+    "on_retry",
+    "policy",
+    "crate",
+];
 
 /// What the attribute said, key by key, each with the span of the value the user wrote.
 /// Only the grammar has been checked; [`crate::validate`] checks the values against each other.
@@ -24,10 +35,33 @@ pub struct Args {
     pub attempts: Option<Attempts>,
     /// `backoff = "A..B"` or `backoff = "A"`, with the literal's span.
     pub backoff: Option<(BackoffText, Span)>,
+    /// `jitter = "none" | "full" | "equal"`.
+    pub jitter: Option<JitterKind>,
+    /// `timeout = "5s"`, with the literal's span.
+    pub timeout: Option<(Duration, Span)>,
+    /// `max_elapsed = "10s"`, with the literal's span.
+    pub max_elapsed: Option<(Duration, Span)>,
+    /// `max_hint = "30s"`, with the literal's span.
+    pub max_hint: Option<(Duration, Span)>,
     /// `retry_if = path` or `retry_if = |error| …`.
     pub retry_if: Option<Expr>,
+    /// `on_retry = path` or `on_retry = |error, retry| …`.
+    pub on_retry: Option<Expr>,
+    /// `policy = PATH`, a `const` `Policy` the other keys override.
+    pub policy: Option<ExprPath>,
     /// `crate = path`.
     pub crate_path: Option<Path>,
+}
+
+/// The value of `jitter`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JitterKind {
+    /// `"none"`.
+    None,
+    /// `"full"`.
+    Full,
+    /// `"equal"`.
+    Equal,
 }
 
 /// The value of `attempts`.
@@ -159,7 +193,18 @@ impl Args {
         match name.as_str() {
             "attempts" => set_once(&mut self.attempts, &key, parse_attempts, value),
             "backoff" => set_once(&mut self.backoff, &key, parse_backoff, value),
-            "retry_if" => set_once(&mut self.retry_if, &key, parse_retry_if, value),
+            "jitter" => set_once(&mut self.jitter, &key, parse_jitter, value),
+            "timeout" => set_once(&mut self.timeout, &key, duration_value("timeout"), value),
+            "max_elapsed" => set_once(
+                &mut self.max_elapsed,
+                &key,
+                duration_value("max_elapsed"),
+                value,
+            ),
+            "max_hint" => set_once(&mut self.max_hint, &key, duration_value("max_hint"), value),
+            "retry_if" => set_once(&mut self.retry_if, &key, fn_value("retry_if"), value),
+            "on_retry" => set_once(&mut self.on_retry, &key, fn_value("on_retry"), value),
+            "policy" => set_once(&mut self.policy, &key, parse_policy, value),
             _ => set_once(&mut self.crate_path, &key, parse_crate_path, value),
         }
     }
@@ -196,6 +241,18 @@ fn unknown_key_message(name: &str) -> String {
             "; did you mean `retry_if`?"
         }
         "krate" | "crate_path" | "runtime" => "; did you mean `crate`?",
+        "deadline" | "total_timeout" | "max_duration" | "max_time" | "max_elapsed_time" => {
+            "; did you mean `max_elapsed`? It bounds the whole call"
+        }
+        "attempt_timeout" | "per_attempt_timeout" | "timeout_per_attempt" => {
+            "; did you mean `timeout`? It bounds each attempt"
+        }
+        "on_error" | "notify" | "hook" | "on_failure" | "before_retry" => {
+            "; did you mean `on_retry`?"
+        }
+        "randomize" | "randomization" | "spread" => "; did you mean `jitter`?",
+        "max_retry_after" | "retry_after" | "max_wait" => "; did you mean `max_hint`?",
+        "config" | "defaults" | "base" => "; did you mean `policy`?",
         _ => "",
     };
     format!("unknown key `{name}`; the keys are {}{hint}", key_list())
@@ -205,7 +262,13 @@ fn missing_value_message(name: &str) -> String {
     let example = match name {
         "attempts" => "attempts = 3",
         "backoff" => "backoff = \"500ms..1s\"",
+        "jitter" => "jitter = \"full\"",
+        "timeout" => "timeout = \"5s\"",
+        "max_elapsed" => "max_elapsed = \"10s\"",
+        "max_hint" => "max_hint = \"30s\"",
         "retry_if" => "retry_if = path::to::is_transient",
+        "on_retry" => "on_retry = path::to::log_retry",
+        "policy" => "policy = path::to::POLICY",
         _ => "crate = path::to::vta_retry_runtime",
     };
     format!("`{name}` needs a value, such as `{example}`")
@@ -393,6 +456,10 @@ fn parse_path_value<T>(
         "retry_if" => {
             "a path to a `fn(&E) -> bool` or a closure, such as `retry_if = errors::is_transient`"
         }
+        "on_retry" => {
+            "a path to a `fn(&E, &RetryEvent)` or a closure, such as `on_retry = log_retry`"
+        }
+        "policy" => "the path of a `const` `Policy`, such as `policy = VTA_CALLS`",
         _ => "the path of the runtime crate, such as `crate = my_retry`",
     };
     if input.peek(syn::LitStr) {
@@ -411,24 +478,83 @@ fn parse_path_value<T>(
     Ok(value)
 }
 
-fn parse_retry_if(input: ParseStream) -> syn::Result<Expr> {
-    let closure =
-        input.peek(syn::Token![|]) || input.peek(syn::Token![||]) || input.peek(syn::Token![move]);
-    if closure {
-        let closure: syn::ExprClosure = input.parse()?;
-        expect_end(input, "retry_if")?;
-        return Ok(Expr::Closure(closure));
+/// The parser of a key that takes a function: a path, or a closure.
+fn fn_value(key: &'static str) -> impl FnOnce(ParseStream) -> syn::Result<Expr> {
+    move |input| {
+        let closure = input.peek(syn::Token![|])
+            || input.peek(syn::Token![||])
+            || input.peek(syn::Token![move]);
+        if closure {
+            let closure: syn::ExprClosure = input.parse()?;
+            expect_end(input, key)?;
+            return Ok(Expr::Closure(closure));
+        }
+        parse_path_value(input, key, |input| {
+            let path: ExprPath = input.parse()?;
+            if !path.attrs.is_empty() {
+                return Err(syn::Error::new_spanned(
+                    &path.attrs[0],
+                    "unexpected attribute",
+                ));
+            }
+            Ok(Expr::Path(path))
+        })
     }
-    parse_path_value(input, "retry_if", |input| {
-        let path: ExprPath = input.parse()?;
-        if !path.attrs.is_empty() {
-            return Err(syn::Error::new_spanned(
-                &path.attrs[0],
-                "unexpected attribute",
+}
+
+fn parse_policy(input: ParseStream) -> syn::Result<ExprPath> {
+    parse_path_value(input, "policy", <ExprPath as Parse>::parse)
+}
+
+/// The parser of a key that takes one duration, such as `timeout = "5s"`.
+fn duration_value(key: &'static str) -> impl FnOnce(ParseStream) -> syn::Result<(Duration, Span)> {
+    move |input| {
+        let expected = format!("`{key}` takes a duration in a string, such as `{key} = \"5s\"`");
+        let text = match next_value(input)? {
+            Ok(Lit::Str(text)) => text,
+            Ok(Lit::Int(number)) => {
+                let unit = if number.suffix().is_empty() { "s" } else { "" };
+                return Err(syn::Error::new(
+                    number.span(),
+                    format!("`{key}` takes a string: write `{key} = \"{number}{unit}\"`"),
+                ));
+            }
+            Ok(other) => return Err(syn::Error::new(other.span(), expected)),
+            Err(other) => return Err(syn::Error::new(other.span(), expected)),
+        };
+        expect_end(input, key)?;
+        let duration =
+            parse_duration(&text.value()).map_err(|error| syn::Error::new(text.span(), error))?;
+        Ok((duration, text.span()))
+    }
+}
+
+fn parse_jitter(input: ParseStream) -> syn::Result<JitterKind> {
+    let expected = "`jitter` is one of `\"none\"`, `\"full\"` (each wait uniform in [0, d]) or `\"equal\"` (d/2 plus uniform in [0, d/2])";
+    let text = match next_value(input)? {
+        Ok(Lit::Str(text)) => text,
+        Ok(other) => return Err(syn::Error::new(other.span(), expected)),
+        // `jitter = full` forgot the quotes.
+        Err(TokenTree::Ident(word))
+            if ["none", "full", "equal"].contains(&word.to_string().as_str()) =>
+        {
+            return Err(syn::Error::new(
+                word.span(),
+                format!("`jitter` takes a string: write `jitter = \"{word}\"`"),
             ));
         }
-        Ok(Expr::Path(path))
-    })
+        Err(other) => return Err(syn::Error::new(other.span(), expected)),
+    };
+    expect_end(input, "jitter")?;
+    match text.value().as_str() {
+        "none" => Ok(JitterKind::None),
+        "full" => Ok(JitterKind::Full),
+        "equal" => Ok(JitterKind::Equal),
+        other => Err(syn::Error::new(
+            text.span(),
+            format!("unknown jitter `{other}`: {expected}"),
+        )),
+    }
 }
 
 fn parse_crate_path(input: ParseStream) -> syn::Result<Path> {

@@ -9,24 +9,31 @@ use syn::spanned::Spanned;
 use syn::{Attribute, Expr, ExprPath, FnArg, Path, ReceiverKind, ReturnType, Signature};
 
 use crate::duration::display_duration;
-use crate::parse::{Args, Attempts, BackoffText, Body, Errors, RetryFn};
+use crate::parse::{Args, Attempts, BackoffText, Body, Errors, JitterKind, RetryFn};
 use crate::runtime_path;
 
-/// `#[vta_retry]` alone: the policy of the hand-written helper this crate replaced.
-const DEFAULT_ATTEMPTS: u32 = 3;
-const DEFAULT_FIRST_WAIT: Duration = Duration::from_millis(500);
-const DEFAULT_MAX_WAIT: Duration = Duration::from_secs(1);
-
-/// A checked attribute: everything the expansion needs, nothing left to go wrong.
+/// A checked attribute: everything the expansion needs, nothing left to go wrong. A key the
+/// attribute does not set is `None`: the base policy's value stands (`policy = …`, or
+/// `Policy::DEFAULT`, the hand-written helper's 3 attempts, 500 ms then 1 s).
 pub struct Config {
     /// Total attempts, the first included.
-    pub attempts: AttemptCount,
-    /// The wait before the second attempt.
-    pub first_wait: Duration,
-    /// The cap the doubling waits never exceed; at least `first_wait`.
-    pub max_wait: Duration,
+    pub attempts: Option<AttemptCount>,
+    /// The wait before the second attempt, and the cap the doubling waits never exceed.
+    pub backoff: Option<(Duration, Duration)>,
+    /// How the waits are spread.
+    pub jitter: Option<JitterKind>,
+    /// The bound on each attempt.
+    pub timeout: Option<Duration>,
+    /// The deadline of the whole call.
+    pub max_elapsed: Option<Duration>,
+    /// The longest server hint honoured.
+    pub max_hint: Option<Duration>,
     /// The user's classifier (a path or a closure), used instead of the error type's `Retryable`.
     pub retry_if: Option<Expr>,
+    /// The user's hook, called before each wait.
+    pub on_retry: Option<Expr>,
+    /// The `const` policy the keys above override.
+    pub policy: Option<ExprPath>,
     /// Where the runtime crate lives: `crate = …`, else the name the user's `Cargo.toml` gives
     /// it, else `::vta_retry_runtime`.
     pub crate_path: Path,
@@ -43,26 +50,68 @@ pub enum AttemptCount {
 /// Checks the parsed arguments, adding each mistake to `errors`.
 pub fn validate_args(args: Args, errors: &mut Errors) -> Config {
     let attempts = match args.attempts {
-        Some(Attempts::Count(n, span)) => errors.check(check_attempts(n, span)).map_or(
-            AttemptCount::Literal(DEFAULT_ATTEMPTS),
-            AttemptCount::Literal,
-        ),
-        Some(Attempts::Const(path)) => AttemptCount::Const(path),
-        None => AttemptCount::Literal(DEFAULT_ATTEMPTS),
+        Some(Attempts::Count(n, span)) => errors
+            .check(check_attempts(n, span))
+            .map(AttemptCount::Literal),
+        Some(Attempts::Const(path)) => Some(AttemptCount::Const(path)),
+        None => None,
     };
-    let (first_wait, max_wait) = args
+    let backoff = args
         .backoff
-        .and_then(|(b, span)| errors.check(check_backoff(b, span)))
-        .unwrap_or((DEFAULT_FIRST_WAIT, DEFAULT_MAX_WAIT));
+        .and_then(|(b, span)| errors.check(check_backoff(b, span)));
+    let timeout = args.timeout.and_then(|(d, span)| {
+        errors.check(check_above_zero(
+            "timeout",
+            d,
+            span,
+            "every attempt would be cut before it began",
+        ))
+    });
+    let max_elapsed = args.max_elapsed.and_then(|(d, span)| {
+        errors.check(check_above_zero(
+            "max_elapsed",
+            d,
+            span,
+            "the call would give up before its first attempt ended",
+        ))
+    });
+    if let (Some(timeout), Some((max_elapsed, span))) = (timeout, args.max_elapsed) {
+        if timeout > max_elapsed {
+            errors.push(syn::Error::new(
+                span,
+                format!(
+                    "`max_elapsed` ({}) is shorter than `timeout` ({}): every attempt would be cut at the deadline first; \
+                     shorten `timeout`, or drop it",
+                    display_duration(max_elapsed),
+                    display_duration(timeout),
+                ),
+            ));
+        }
+    }
     Config {
         attempts,
-        first_wait,
-        max_wait,
+        backoff,
+        jitter: args.jitter,
+        timeout,
+        max_elapsed,
+        max_hint: args.max_hint.map(|(d, _)| d),
         retry_if: args.retry_if,
+        on_retry: args.on_retry,
+        policy: args.policy,
         crate_path: args
             .crate_path
             .unwrap_or_else(runtime_path::default_runtime_path),
     }
+}
+
+fn check_above_zero(key: &str, duration: Duration, span: Span, why: &str) -> syn::Result<Duration> {
+    if duration.is_zero() {
+        return Err(syn::Error::new(
+            span,
+            format!("`{key}` must be longer than zero: {why}"),
+        ));
+    }
+    Ok(duration)
 }
 
 fn check_attempts(attempts: u64, span: Span) -> syn::Result<u32> {

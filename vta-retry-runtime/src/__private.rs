@@ -1,12 +1,27 @@
-//! What `#[vta_retry]` expands to calls. Not a public API: it changes with the macro, which the
-//! runtime pins to the exact same release.
+//! What `#[vta_retry]` expands to calls, and what the function form runs on. Not a public API: it
+//! changes with the macro, which the runtime pins to the exact same release.
+//!
+//! One call of an annotated function is a [`Call`] (the state that lives across attempts), an
+//! [`Attempt`] per attempt (the body's future, bounded by the timeout and the deadline), and
+//! [`after_attempt`] after each (which asks [`Policy::decide`] and reports a retry).
 
+use std::fmt;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-pub use crate::policy::{Backoff, Policy};
-use crate::retryable::Retryable;
+use pin_project_lite::pin_project;
+use tokio::time::{Instant, Sleep};
 
-/// What an attempt returned: the expansion needs only to see whether it failed.
+pub use crate::policy::{Backoff, Jitter, Policy};
+use crate::policy::{Decision, Failure, GiveUp};
+use crate::retryable::Retryable;
+pub use crate::{RetryEvent, TimedOut};
+
+/// What an attempt returned: the expansion needs only to see whether it failed, and to make a
+/// failure of a timed-out attempt.
 #[diagnostic::on_unimplemented(
     message = "`#[vta_retry]` needs a function that returns `Result<T, E>`, not `{Self}`",
     label = "this must be a `Result`",
@@ -17,6 +32,8 @@ pub trait RetryOutcome {
     type Error;
     /// The error, when the attempt failed.
     fn failure(&self) -> Option<&Self::Error>;
+    /// A failed outcome.
+    fn failed(error: Self::Error) -> Self;
 }
 
 impl<T, E> RetryOutcome for Result<T, E> {
@@ -26,70 +43,628 @@ impl<T, E> RetryOutcome for Result<T, E> {
     fn failure(&self) -> Option<&E> {
         self.as_ref().err()
     }
+
+    #[inline]
+    fn failed(error: E) -> Self {
+        Err(error)
+    }
 }
 
-/// After an attempt: `None` to return its outcome, `Some(wait)` to sleep and try again. The error
-/// type classifies itself.
+/// The state of one call that lives across its attempts.
+#[derive(Debug)]
+pub struct Call {
+    /// The attempt running or last run, from 1.
+    attempt: u32,
+    /// Whether anything needs the time since the call started: a deadline, a hook, tracing.
+    needs_clock: bool,
+    /// Whether the last attempt was cut by the timeout.
+    timed_out: bool,
+    /// When the call first waited on anything or first failed, whichever came first; `None`
+    /// before that, and always when nothing needs the clock. Read lazily so that a call that
+    /// succeeds at once never reads the clock.
+    started: Option<Instant>,
+}
+
+impl Call {
+    /// A call about to make its first attempt. `reports_elapsed` is set when a hook will be told
+    /// the elapsed time.
+    #[inline]
+    pub const fn start(policy: Policy, reports_elapsed: bool) -> Self {
+        Self {
+            attempt: 1,
+            needs_clock: policy.needs_start_time() || reports_elapsed || cfg!(feature = "tracing"),
+            timed_out: false,
+            started: None,
+        }
+    }
+
+    /// The attempt running or last run, from 1.
+    pub const fn attempt(&self) -> u32 {
+        self.attempt
+    }
+
+    fn mark_started(&mut self) {
+        if self.needs_clock && self.started.is_none() {
+            self.started = Some(Instant::now());
+        }
+    }
+
+    fn elapsed(&self) -> Duration {
+        self.started
+            .map_or(Duration::ZERO, |started| started.elapsed())
+    }
+}
+
+pin_project! {
+    /// One attempt of the attribute's loop: the body's future, cut short when it runs past its
+    /// limit.
+    pub struct Attempt<'c, F, L> {
+        call: &'c mut Call,
+        #[pin]
+        future: F,
+        #[pin]
+        bounds: AttemptBounds<L>,
+    }
+}
+
+impl<'c, F: Future> Attempt<'c, F, Unlimited> {
+    /// An attempt that runs as long as its body does.
+    #[inline]
+    pub fn new(call: &'c mut Call, function: &'static str, future: F) -> Self {
+        let bounds = AttemptBounds::new(call, function, Unlimited);
+        Self {
+            call,
+            future,
+            bounds,
+        }
+    }
+}
+
+impl<'c, F> Attempt<'c, F, Limited<<F::Output as RetryOutcome>::Error>>
+where
+    F: Future,
+    F::Output: RetryOutcome,
+{
+    /// An attempt cut at the policy's timeout, or at its deadline when that comes first. A cut
+    /// attempt fails with `to_error(TimedOut)`; with no conversion, it is never cut.
+    #[inline]
+    pub fn limited(
+        call: &'c mut Call,
+        function: &'static str,
+        policy: Policy,
+        to_error: Option<ToError<<F::Output as RetryOutcome>::Error>>,
+        future: F,
+    ) -> Self {
+        let limit = Limited::new(call, policy, to_error);
+        let bounds = AttemptBounds::new(call, function, limit);
+        Self {
+            call,
+            future,
+            bounds,
+        }
+    }
+}
+
+impl<F, L> Future for Attempt<'_, F, L>
+where
+    F: Future,
+    L: Limit<F::Output>,
+{
+    type Output = F::Output;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        this.bounds.poll_attempt(this.call, this.future, cx)
+    }
+}
+
+pin_project! {
+    /// What bounds an attempt, kept apart from its future and its call so that the function
+    /// form's state machine, which owns both, can drive an attempt too.
+    pub struct AttemptBounds<L> {
+        #[pin]
+        limit: L,
+        span: AttemptSpan,
+    }
+}
+
+impl<L> AttemptBounds<L> {
+    /// The bounds of the call's next attempt.
+    #[inline]
+    pub fn new(call: &mut Call, function: &'static str, limit: L) -> Self {
+        call.timed_out = false;
+        Self {
+            limit,
+            span: AttemptSpan::for_attempt(function, call.attempt),
+        }
+    }
+
+    /// Polls the attempt's future within these bounds.
+    #[inline]
+    pub fn poll_attempt<F>(
+        self: Pin<&mut Self>,
+        call: &mut Call,
+        future: Pin<&mut F>,
+        cx: &mut Context<'_>,
+    ) -> Poll<F::Output>
+    where
+        F: Future,
+        L: Limit<F::Output>,
+    {
+        let this = self.project();
+        let _entered = this.span.entered();
+        if let Poll::Ready(outcome) = future.poll(cx) {
+            return Poll::Ready(outcome);
+        }
+        call.mark_started();
+        match this.limit.poll_expired(cx) {
+            Poll::Ready(outcome) => {
+                call.timed_out = true;
+                Poll::Ready(outcome)
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+/// Makes the function's error for an attempt cut short.
+pub type ToError<E> = fn(TimedOut) -> E;
+
+/// How an attempt's time is bounded.
+pub trait Limit<R> {
+    /// `Ready(failure)` once the attempt has run out of time.
+    fn poll_expired(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<R>;
+}
+
+/// No bound: the attempt runs as long as its body does.
+#[derive(Debug)]
+pub struct Unlimited;
+
+impl<R> Limit<R> for Unlimited {
+    #[inline]
+    fn poll_expired(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<R> {
+        Poll::Pending
+    }
+}
+
+pin_project! {
+    /// A bound, and the timer that keeps it, started when the attempt first waits: an attempt
+    /// that finishes without waiting never touches the clock or the timer.
+    pub struct Limited<E> {
+        limit: Option<(Duration, ToError<E>)>,
+        #[pin]
+        sleep: Option<Sleep>,
+    }
+}
+
+impl<E> Limited<E> {
+    /// The bound of the call's next attempt under `policy`; none without a conversion.
+    #[inline]
+    pub fn new(call: &Call, policy: Policy, to_error: Option<ToError<E>>) -> Self {
+        let limit = to_error.and_then(|to_error| {
+            policy
+                .attempt_limit(call.elapsed())
+                .map(|limit| (limit, to_error))
+        });
+        Self { limit, sleep: None }
+    }
+}
+
+impl<R: RetryOutcome> Limit<R> for Limited<R::Error> {
+    fn poll_expired(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<R> {
+        let mut this = self.project();
+        let Some((limit, to_error)) = *this.limit else {
+            return Poll::Pending;
+        };
+        if this.sleep.is_none() {
+            this.sleep.set(Some(tokio::time::sleep(limit)));
+        }
+        match this.sleep.as_pin_mut().map(|sleep| sleep.poll(cx)) {
+            Some(Poll::Ready(())) => Poll::Ready(R::failed(to_error(TimedOut::new(limit)))),
+            _ => Poll::Pending,
+        }
+    }
+}
+
+/// `E::from`, as the converter [`Attempt::limited`] takes: the attribute's `timeout` key checks
+/// `E: From<TimedOut>` here, at the user's return type.
+#[diagnostic::on_unimplemented(
+    message = "`timeout` needs `{Self}` to be made from a `vta_retry_runtime::TimedOut`",
+    label = "`{Self}` has no `From<TimedOut>`",
+    note = "implement `From<vta_retry_runtime::TimedOut>` for `{Self}`, for example with a variant `#[error(transparent)] TimedOut(#[from] TimedOut)`"
+)]
+pub trait FromTimedOut: Sized {
+    /// The error for an attempt cut after `TimedOut::limit`.
+    fn from_timed_out(timed_out: TimedOut) -> Self;
+}
+
+impl<E: From<TimedOut>> FromTimedOut for E {
+    #[inline]
+    fn from_timed_out(timed_out: TimedOut) -> Self {
+        E::from(timed_out)
+    }
+}
+
+/// The converter for the outcome `R`, checked at compile time.
 #[inline]
-pub fn next_wait<R>(policy: Policy, attempt: u32, outcome: &R) -> Option<Duration>
+pub fn timed_out_error<R>() -> Option<ToError<R::Error>>
+where
+    R: RetryOutcome,
+    R::Error: FromTimedOut,
+{
+    Some(<R::Error as FromTimedOut>::from_timed_out)
+}
+
+/// The converter for a `policy = PATH` whose timeout the macro cannot see: found by autoref
+/// specialisation at the expansion, `E::from` when `E: From<TimedOut>`, otherwise none, and then
+/// a build error if the policy does set a timeout (`CUTS`).
+pub struct TimeoutConversion<E, const CUTS: bool>(PhantomData<fn() -> E>);
+
+impl<E, const CUTS: bool> TimeoutConversion<E, CUTS> {
+    /// The probe.
+    pub const PROBE: Self = Self(PhantomData);
+}
+
+/// The probe's answer when `E: From<TimedOut>`.
+pub trait ConvertsTimedOut<E> {
+    /// `E::from`.
+    fn converter(&self) -> Option<ToError<E>>;
+}
+
+impl<E: From<TimedOut>, const CUTS: bool> ConvertsTimedOut<E> for &TimeoutConversion<E, CUTS> {
+    #[inline]
+    fn converter(&self) -> Option<ToError<E>> {
+        Some(E::from)
+    }
+}
+
+/// The probe's answer otherwise.
+pub trait CannotConvertTimedOut<E> {
+    /// None; a build error when the policy sets a timeout.
+    fn converter(&self) -> Option<ToError<E>>;
+}
+
+impl<E, const CUTS: bool> CannotConvertTimedOut<E> for TimeoutConversion<E, CUTS> {
+    #[inline]
+    fn converter(&self) -> Option<ToError<E>> {
+        const {
+            assert!(
+                !CUTS,
+                "this policy sets a `timeout`, and the function's error type has no `From<vta_retry_runtime::TimedOut>`"
+            );
+        }
+        None
+    }
+}
+
+/// After an attempt of a call classified by the error type's [`Retryable`]: `None` to return its
+/// outcome, `Some(wait)` to sleep and try again.
+#[inline]
+pub fn after_attempt<R, H, D>(
+    policy: Policy,
+    call: &mut Call,
+    function: &'static str,
+    outcome: &R,
+    on_retry: H,
+    describe: D,
+) -> Option<Duration>
 where
     R: RetryOutcome,
     R::Error: Retryable,
+    H: FnOnce(&R::Error, &RetryEvent),
+    D: Describe<R::Error>,
 {
-    next_wait_if(policy, attempt, outcome, R::Error::is_transient)
+    let error = outcome.failure()?;
+    let transient = call.timed_out || error.is_transient();
+    let hint = error.retry_after();
+    after_failure(
+        policy, call, function, error, transient, hint, on_retry, describe,
+    )
 }
 
-/// As [`next_wait`], classified by the user's `retry_if` closure. A closure passed straight to
-/// this `FnOnce(&E) -> bool` bound has its parameter's type inferred.
+/// As [`after_attempt`], classified by the user's `retry_if` (a closure passed straight to this
+/// `FnOnce(&E) -> bool` bound has its parameter's type inferred). `retry_if` replaces the whole
+/// classification: the server's hint is not read.
 #[inline]
-pub fn next_wait_if<R, F>(
+pub fn after_attempt_if<R, C, H, D>(
     policy: Policy,
-    attempt: u32,
+    call: &mut Call,
+    function: &'static str,
     outcome: &R,
-    retry_if: F,
+    retry_if: C,
+    on_retry: H,
+    describe: D,
 ) -> Option<Duration>
 where
     R: RetryOutcome,
-    F: FnOnce(&R::Error) -> bool,
+    C: FnOnce(&R::Error) -> bool,
+    H: FnOnce(&R::Error, &RetryEvent),
+    D: Describe<R::Error>,
 {
     let error = outcome.failure()?;
-    policy.next_wait(attempt, retry_if(error))
+    let transient = call.timed_out || retry_if(error);
+    after_failure(
+        policy, call, function, error, transient, None, on_retry, describe,
+    )
 }
 
-/// As [`next_wait`], classified by the function `retry_if` names. Through [`RetryIf`], so that a
-/// function of the wrong signature is reported in `retry_if`'s words.
-#[inline]
-pub fn next_wait_by<R, F>(
+/// The decision after a failed attempt, and its reports.
+#[allow(clippy::too_many_arguments)]
+fn after_failure<E, H, D>(
     policy: Policy,
-    attempt: u32,
-    outcome: &R,
-    retry_if: F,
+    call: &mut Call,
+    function: &'static str,
+    error: &E,
+    transient: bool,
+    retry_after: Option<Duration>,
+    on_retry: H,
+    describe: D,
 ) -> Option<Duration>
 where
-    R: RetryOutcome,
-    F: RetryIf<R::Error>,
+    H: FnOnce(&E, &RetryEvent),
+    D: Describe<E>,
 {
-    let error = outcome.failure()?;
-    policy.next_wait(attempt, retry_if.classify(error))
-}
-
-/// A `retry_if` classifier: any `fn(&E) -> bool`.
-#[diagnostic::on_unimplemented(
-    message = "`retry_if` must be a function that takes `&{E}` and returns `bool`",
-    label = "not a `fn(&{E}) -> bool`",
-    note = "`#[vta_retry]` calls `retry_if` with a reference to each error, `{E}` here, and retries when it returns `true`"
-)]
-pub trait RetryIf<E> {
-    /// Whether another attempt could succeed.
-    fn classify(self, error: &E) -> bool;
-}
-
-impl<E, F: FnOnce(&E) -> bool> RetryIf<E> for F {
-    #[inline]
-    fn classify(self, error: &E) -> bool {
-        self(error)
+    call.mark_started();
+    let failure = Failure {
+        attempt: call.attempt,
+        transient,
+        retry_after,
+        elapsed: call.elapsed(),
+    };
+    match policy.decide(&failure) {
+        Decision::Retry(wait) => {
+            let event = RetryEvent {
+                function,
+                attempt: call.attempt,
+                max_attempts: policy.attempts(),
+                wait,
+                elapsed: failure.elapsed,
+            };
+            on_retry(error, &event);
+            trace_retry(&event, Described(error, &describe));
+            call.attempt += 1;
+            Some(wait)
+        }
+        Decision::GiveUp(reason) => {
+            trace_give_up(function, &failure, reason, Described(error, &describe));
+            None
+        }
     }
 }
+
+/// The hook when there is none.
+#[inline]
+pub fn no_hook<E>(_: &E, _: &RetryEvent) {}
+
+/// Whether to sleep before the next attempt: a zero wait retries at once rather than waiting a
+/// timer tick. Takes the wait by value, so the expansion never borrows its local (a borrowed
+/// local would be stored in the future across the sleep).
+#[inline]
+pub const fn must_wait(wait: Duration) -> bool {
+    !wait.is_zero()
+}
+
+/// The wait between attempts: tokio's timer itself. An `async fn` around it would make a future
+/// that stores the duration twice beside the timer.
+#[inline]
+#[track_caller]
+pub fn sleep(wait: Duration) -> Sleep {
+    tokio::time::sleep(wait)
+}
+
+// ---- Describing an error for `tracing`, whatever it implements ----
+
+/// How an error is written in a log line: by `Display` when it has one, else by `Debug`, else by
+/// its type's name. Chosen at the expansion by autoref specialisation, where the type is known,
+/// as one of the markers [`ByDisplay`], [`ByDebug`], [`ByTypeName`].
+pub trait Describe<E> {
+    /// Writes `error`.
+    fn describe(&self, error: &E, f: &mut fmt::Formatter<'_>) -> fmt::Result;
+}
+
+/// Writes an error by `Display`.
+#[derive(Debug, Clone, Copy)]
+pub struct ByDisplay;
+
+impl<E: fmt::Display> Describe<E> for ByDisplay {
+    fn describe(&self, error: &E, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(error, f)
+    }
+}
+
+/// Writes an error by `Debug`.
+#[derive(Debug, Clone, Copy)]
+pub struct ByDebug;
+
+impl<E: fmt::Debug> Describe<E> for ByDebug {
+    fn describe(&self, error: &E, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(error, f)
+    }
+}
+
+/// Writes an error by its type's name.
+#[derive(Debug, Clone, Copy)]
+pub struct ByTypeName;
+
+impl<E> Describe<E> for ByTypeName {
+    fn describe(&self, _: &E, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(std::any::type_name::<E>())
+    }
+}
+
+/// The probe: the outcome's type, with no bound on it, so that a function that does not return
+/// a `Result` is reported once, by [`after_attempt`], not again here.
+pub struct DescribeProbe<R>(PhantomData<fn(&R)>);
+
+impl<R> DescribeProbe<R> {
+    /// The probe for `outcome`'s type.
+    #[inline]
+    pub const fn of(_: &R) -> Self {
+        Self(PhantomData)
+    }
+}
+
+/// The probe's answer for a `Result` whose error is `Display`.
+pub trait DescribeByDisplay {
+    /// The marker.
+    fn describer(&self) -> ByDisplay;
+}
+
+impl<T, E: fmt::Display> DescribeByDisplay for &&DescribeProbe<Result<T, E>> {
+    #[inline]
+    fn describer(&self) -> ByDisplay {
+        ByDisplay
+    }
+}
+
+/// The probe's answer for a `Result` whose error is `Debug`.
+pub trait DescribeByDebug {
+    /// The marker.
+    fn describer(&self) -> ByDebug;
+}
+
+impl<T, E: fmt::Debug> DescribeByDebug for &DescribeProbe<Result<T, E>> {
+    #[inline]
+    fn describer(&self) -> ByDebug {
+        ByDebug
+    }
+}
+
+/// The probe's answer otherwise.
+pub trait DescribeByTypeName {
+    /// The marker.
+    fn describer(&self) -> ByTypeName;
+}
+
+impl<R> DescribeByTypeName for DescribeProbe<R> {
+    #[inline]
+    fn describer(&self) -> ByTypeName {
+        ByTypeName
+    }
+}
+
+/// An error and how to write it, as `Display`.
+struct Described<'a, E, D>(&'a E, &'a D);
+
+impl<E, D: Describe<E>> fmt::Display for Described<'_, E, D> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.1.describe(self.0, f)
+    }
+}
+
+// ---- `tracing`, when the feature is on; nothing at all when it is off ----
+
+/// The span each attempt after the first runs in.
+#[cfg(feature = "tracing")]
+struct AttemptSpan(Option<tracing::Span>);
+
+#[cfg(feature = "tracing")]
+impl AttemptSpan {
+    fn for_attempt(function: &'static str, attempt: u32) -> Self {
+        Self((attempt > 1).then(|| tracing::info_span!("retry", function, attempt)))
+    }
+
+    fn entered(&self) -> Option<tracing::span::Entered<'_>> {
+        self.0.as_ref().map(tracing::Span::enter)
+    }
+}
+
+#[cfg(not(feature = "tracing"))]
+struct AttemptSpan;
+
+#[cfg(not(feature = "tracing"))]
+impl AttemptSpan {
+    #[inline]
+    fn for_attempt(_: &'static str, _: u32) -> Self {
+        Self
+    }
+
+    #[inline]
+    fn entered(&self) {}
+}
+
+#[cfg(feature = "tracing")]
+fn trace_retry<E, D: Describe<E>>(event: &RetryEvent, error: Described<'_, E, D>) {
+    tracing::warn!(
+        function = event.function(),
+        attempt = event.attempt(),
+        max_attempts = event.max_attempts(),
+        wait_ms = u64::try_from(event.wait().as_millis()).unwrap_or(u64::MAX),
+        error = %error,
+        "retrying {} after a transient failure",
+        event.function(),
+    );
+}
+
+#[cfg(not(feature = "tracing"))]
+#[inline]
+fn trace_retry<E, D>(_: &RetryEvent, _: Described<'_, E, D>) {}
+
+#[cfg(feature = "tracing")]
+fn trace_give_up<E, D: Describe<E>>(
+    function: &'static str,
+    failure: &Failure,
+    reason: GiveUp,
+    error: Described<'_, E, D>,
+) {
+    let elapsed_ms = u64::try_from(failure.elapsed.as_millis()).unwrap_or(u64::MAX);
+    match reason {
+        // A permanent error is the caller's to handle; it was not retried, or not again.
+        GiveUp::Permanent => tracing::debug!(
+            function,
+            attempts = failure.attempt,
+            elapsed_ms,
+            error = %error,
+            "{function} failed with a permanent error",
+        ),
+        _ => tracing::warn!(
+            function,
+            attempts = failure.attempt,
+            elapsed_ms,
+            reason = reason.as_str(),
+            error = %error,
+            "giving up on {function} after {} attempts: {}",
+            failure.attempt,
+            reason.as_str(),
+        ),
+    }
+}
+
+#[cfg(not(feature = "tracing"))]
+#[inline]
+fn trace_give_up<E, D>(_: &'static str, _: &Failure, _: GiveUp, _: Described<'_, E, D>) {}
+
+// ---- Probes the expansion runs where the types are known ----
+
+/// How an outcome's error is written in a log line, chosen where the type is known.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __vta_describer {
+    ($outcome:expr) => {{
+        #[allow(unused_imports)]
+        use $crate::__private::{
+            DescribeByDebug as _, DescribeByDisplay as _, DescribeByTypeName as _,
+        };
+        (&&&$crate::__private::DescribeProbe::of($outcome)).describer()
+    }};
+}
+pub use crate::__vta_describer as describer;
+
+/// The timed-out conversion for the error type `$error` under a policy whose timeout only the
+/// compiler knows: `Some(E::from)` if there is one, else `None`, and a build error if `$cuts`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __vta_timeout_converter {
+    ($error:ty, $cuts:expr) => {{
+        #[allow(unused_imports)]
+        use $crate::__private::{CannotConvertTimedOut as _, ConvertsTimedOut as _};
+        (&&$crate::__private::TimeoutConversion::<$error, { $cuts }>::PROBE).converter()
+    }};
+}
+pub use crate::__vta_timeout_converter as timeout_converter;
+
+// ---- `attempts = CONST` ----
 
 /// The integer types a `const` named by `attempts` may have.
 #[diagnostic::on_unimplemented(
@@ -119,21 +694,4 @@ pub const fn attempts_from_const(attempts: i128) -> u32 {
         panic!("`attempts` is too large: at most 4294967295");
     }
     attempts as u32
-}
-
-/// Whether to sleep before the next attempt: a zero wait retries at once rather than waiting a
-/// timer tick. Takes the wait by value, so the expansion never borrows its local (a borrowed
-/// local would be stored in the future across the sleep).
-#[inline]
-pub const fn must_wait(wait: Duration) -> bool {
-    !wait.is_zero()
-}
-
-/// The wait between attempts: tokio's timer itself. An `async fn` around it would make a future
-/// that stores the duration twice beside the timer, 40 bytes more in every `#[vta_retry]`
-/// future.
-#[inline]
-#[track_caller]
-pub fn sleep(wait: Duration) -> tokio::time::Sleep {
-    tokio::time::sleep(wait)
 }

@@ -23,12 +23,17 @@
 //! # }
 //! ```
 //!
-//! - [`vta_retry`] rewrites an `async fn` returning `Result<T, E>` into a loop that awaits the body
+//! - [`#[vta_retry]`](macro@vta_retry) rewrites an `async fn` returning `Result<T, E>` into a loop that awaits the body
 //!   once per attempt. Its arguments are checked at compile time.
-//! - [`Retryable`] says which errors are transient; it is implemented for [`std::io::Error`],
-//!   tokio's timeout error and, with the `vta-sdk` feature (on by default), `VtaError`
-//!   ([`vta_retryable`] has the table).
-//! - [`Policy`] and [`Backoff`] are the schedule, as plain `const` data.
+//! - [`Retryable`] says which errors are transient, and how long the server asked to wait; it is
+//!   implemented for [`std::io::Error`], tokio's timeout error, [`TimedOut`] and, with the
+//!   `vta-sdk` feature (on by default), `VtaError` ([`vta_retryable`] has the table).
+//! - [`Policy`], [`Backoff`] and [`Jitter`] are the schedule and its bounds, as plain `const` data;
+//!   [`Policy::decide`] is every decision the loop makes.
+//! - [`Policy::retry`] and the function [`vta_retry()`](fn@vta_retry) are the same loop for a
+//!   closure, for call sites that would rather not declare a function.
+//! - [`RetryEvent`] is what an `on_retry` hook is told; feature `tracing` reports every retry as
+//!   a span and events.
 //!
 //! # Retrying a create safely
 //!
@@ -56,7 +61,10 @@
 // The expansion names the runtime `::vta_retry_runtime`; this makes that path work inside it too.
 extern crate self as vta_retry_runtime;
 
+mod error;
+mod event;
 mod policy;
+mod retry;
 mod retryable;
 #[cfg(feature = "vta-sdk")]
 mod vta;
@@ -64,8 +72,11 @@ mod vta;
 #[doc(hidden)]
 pub mod __private;
 
-pub use policy::{Backoff, Policy};
+pub use error::TimedOut;
+pub use event::RetryEvent;
+pub use policy::{Backoff, Decision, Failure, GiveUp, Jitter, Policy};
+pub use retry::{ByFn, ByType, Classify, Hook, NoHook, Retry, vta_retry};
 pub use retryable::Retryable;
 #[cfg(feature = "vta-sdk")]
-pub use vta::{MAX_RATE_LIMIT_WAIT, vta_retryable};
+pub use vta::vta_retryable;
 pub use vta_retry_macros::vta_retry;

@@ -4,12 +4,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use vta_sdk::error::VtaError;
 
+use crate::TimedOut;
 use crate::retryable::Retryable;
-
-/// The longest server-requested wait a rate-limited error may ask for and still be retried: the
-/// same 30 s ceiling `vta-sdk` puts on `Retry-After`. A refusal that asks for longer would only be
-/// refused again, so it is returned at once.
-pub const MAX_RATE_LIMIT_WAIT: Duration = Duration::from_secs(30);
 
 /// Whether a [`VtaError`] is worth another attempt.
 ///
@@ -20,8 +16,7 @@ pub const MAX_RATE_LIMIT_WAIT: Duration = Duration::from_secs(30);
 /// | `Server` 500, 502, 503, 504 and other 5xx | yes | a fault of the moment on the server side |
 /// | `Server` 501, 505, 506, 507, 508, 510, 511 | no | the server cannot or will not ever serve this request as sent |
 /// | `Unavailable` | yes | the VTA said "ask again", e.g. an earlier attempt on the same key is still running |
-/// | `RateLimited` with no wait, or one of at most [`MAX_RATE_LIMIT_WAIT`] | yes | refused at the edge, before any handler ran |
-/// | `RateLimited` asking for longer | no | waiting less would only be refused again |
+/// | `RateLimited` | yes, after the wait it asks for | refused at the edge, before any handler ran; a wait longer than the policy's `max_hint` (30 s unless raised) gives up at once |
 /// | `Validation`, `Conflict`, `NotFound`, `Auth`, `Forbidden`, `Gone` | no | deterministic: a re-send gets the same answer |
 /// | `RepliesNotArriving` | no | the session needs a reconnect, not a re-send; a re-send queues more replies |
 /// | `Protocol`, `Serialization`, and every other variant | no | a bug or a refusal that a re-send cannot change |
@@ -39,11 +34,9 @@ pub fn vta_retryable(error: &VtaError) -> bool {
     match error {
         VtaError::DidcommTransport(_)
         | VtaError::TspTransport(_)
-        | VtaError::Unavailable { .. } => true,
+        | VtaError::Unavailable { .. }
+        | VtaError::RateLimited { .. } => true,
         VtaError::Server { status, .. } => is_transient_status(*status),
-        VtaError::RateLimited { .. } => error
-            .retry_after()
-            .is_none_or(|wait| wait <= MAX_RATE_LIMIT_WAIT),
         VtaError::Validation(_)
         | VtaError::Conflict(_)
         | VtaError::NotFound(_)
@@ -90,5 +83,16 @@ impl Retryable for VtaError {
             at.duration_since(SystemTime::now())
                 .unwrap_or(Duration::ZERO)
         }))
+    }
+}
+
+/// A timed-out attempt, as a proxy reports an upstream that did not answer in time: `Server` with
+/// status 504 (Gateway Timeout), which [`vta_retryable`] retries. The body names the limit.
+impl From<TimedOut> for VtaError {
+    fn from(timed_out: TimedOut) -> Self {
+        VtaError::Server {
+            status: 504,
+            body: format!("{timed_out} (vta-retry timeout)"),
+        }
     }
 }
