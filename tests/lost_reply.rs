@@ -141,3 +141,94 @@ async fn a_key_made_once_and_passed_in_makes_no_duplicate() {
     assert_eq!(store.records()[0].idempotency_key.as_deref(), Some(&*key));
     assert_eq!(store.keys_seen(), [Some(key.clone()), Some(key)]);
 }
+
+/// The key the call context holds: made inside the retried function, and still the same on
+/// every attempt, because it belongs to the call, not to the attempt.
+#[vta_retry(attempts = 3, backoff = "1ms")]
+async fn create_key_with_the_calls_key(
+    http: &reqwest::Client,
+    url: &str,
+    label: &str,
+    attempts: &AtomicU32,
+) -> Result<String, VtaError> {
+    attempts.fetch_add(1, Ordering::SeqCst);
+    let key = vta_retry_runtime::context()
+        .expect("inside an attempt")
+        .idempotency_key()
+        .to_string();
+    post_key(http, url, Some(&key), label).await
+}
+
+#[tokio::test]
+async fn the_call_contexts_key_makes_no_duplicate() {
+    let store = KeyStore::dropping_first_replies(1);
+    let server = Server::keys(store.clone()).await;
+    let http = reqwest::Client::new();
+    let attempts = AtomicU32::new(0);
+
+    let id = create_key_with_the_calls_key(&http, &server.url(), "signing", &attempts)
+        .await
+        .unwrap();
+
+    assert_eq!(attempts.load(Ordering::SeqCst), 2);
+    assert_eq!(server.requests(), 2);
+    let store = store.lock().unwrap();
+    assert_eq!(store.records().len(), 1, "{:?}", store.records());
+    assert_eq!(id, "key-1");
+    let [Some(first), Some(second)] = store.keys_seen() else {
+        panic!("both attempts carry a key: {:?}", store.keys_seen());
+    };
+    assert_eq!(first, second, "one key for the call");
+    assert!(uuid_v4(first), "{first}");
+}
+
+/// Three layers of annotated functions: the create at the bottom reads the outermost call's
+/// key, so the retry the outermost call makes is recognised too.
+#[vta_retry(attempts = 3, backoff = "1ms")]
+async fn join_community(
+    http: &reqwest::Client,
+    url: &str,
+    attempts: &AtomicU32,
+) -> Result<String, VtaError> {
+    create_persona(http, url, attempts).await
+}
+
+#[vta_retry(attempts = 3, backoff = "1ms")]
+async fn create_persona(
+    http: &reqwest::Client,
+    url: &str,
+    attempts: &AtomicU32,
+) -> Result<String, VtaError> {
+    create_key_with_the_calls_key(http, url, "persona", attempts).await
+}
+
+#[tokio::test]
+async fn three_layers_down_the_key_is_still_the_outer_calls() {
+    let store = KeyStore::dropping_first_replies(1);
+    let server = Server::keys(store.clone()).await;
+    let http = reqwest::Client::new();
+    let attempts = AtomicU32::new(0);
+
+    let id = join_community(&http, &server.url(), &attempts)
+        .await
+        .unwrap();
+
+    // One retry owner: the innermost create was attempted twice in all, not 2 × 2 × 2 times.
+    assert_eq!(attempts.load(Ordering::SeqCst), 2);
+    assert_eq!(server.requests(), 2);
+    let store = store.lock().unwrap();
+    assert_eq!(store.records().len(), 1, "{:?}", store.records());
+    assert_eq!(id, "key-1");
+}
+
+/// Lowercase, hyphenated, version 4, RFC 4122 variant.
+fn uuid_v4(text: &str) -> bool {
+    let groups: Vec<&str> = text.split('-').collect();
+    let lengths: Vec<usize> = groups.iter().map(|g| g.len()).collect();
+    lengths == [8, 4, 4, 4, 12]
+        && text
+            .chars()
+            .all(|c| c == '-' || c.is_ascii_digit() || ('a'..='f').contains(&c))
+        && groups[2].starts_with('4')
+        && groups[3].starts_with(['8', '9', 'a', 'b'])
+}

@@ -156,3 +156,35 @@ fn the_attempt_span_holds_the_bodys_events_in_either_attribute_order() {
         );
     }
 }
+
+#[vta_retry(attempts = 3, backoff = "250ms")]
+async fn outer_fetch(remote: &Remote) -> io::Result<u32> {
+    fetch(remote).await
+}
+
+/// The only test in this binary that nests: the once-per-process warning is its to see.
+#[test]
+fn a_collapsed_inner_retry_is_said_once() {
+    let remote = Remote::new(1);
+    let (value, recorder) = record(|| outer_fetch(&remote));
+    assert_eq!(value.unwrap(), 2);
+    let collapsed: Vec<_> = recorder
+        .events()
+        .into_iter()
+        .filter(|e| {
+            e.field("message")
+                .contains("inside an attempt of another retried call")
+        })
+        .collect();
+    assert_eq!(collapsed.len(), 1, "{collapsed:#?}");
+    assert_eq!(collapsed[0].level, Level::WARN);
+    assert_eq!(collapsed[0].field("function"), "fetch");
+    // The retry itself is the outer call's.
+    let retries: Vec<_> = recorder
+        .events_at_least(Level::WARN)
+        .into_iter()
+        .filter(|e| !e.field("attempt").is_empty())
+        .collect();
+    assert_eq!(retries.len(), 1);
+    assert_eq!(retries[0].field("function"), "outer_fetch");
+}

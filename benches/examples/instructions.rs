@@ -23,17 +23,25 @@ fn main() {
         .and_then(|n| n.parse().ok())
         .unwrap_or(1_000_000);
     let runtime = vta_retry_benches::runtime();
-    runtime.block_on(async {
-        for i in 0..calls {
-            let _ = black_box(match variant.as_str() {
-                "plain" => success::plain(black_box(i)).await,
-                "hand_written" => success::hand_written(black_box(i)).await,
-                "vta_retry" => success::vta_retry(black_box(i)).await,
-                "backon" => success::backon(black_box(i)).await,
-                "backon_attr" => success::backon_attr(black_box(i)).await,
-                "tokio_retry2" => success::tokio_retry2(black_box(i)).await,
-                other => panic!("no variant {other}"),
-            });
-        }
-    });
+    match variant.as_str() {
+        "plain" => runtime.block_on(run(calls, success::plain)),
+        "hand_written" => runtime.block_on(run(calls, success::hand_written)),
+        "vta_retry" => runtime.block_on(run(calls, success::vta_retry)),
+        "backon" => runtime.block_on(run(calls, success::backon)),
+        "backon_attr" => runtime.block_on(run(calls, success::backon_attr)),
+        "tokio_retry2" => runtime.block_on(run(calls, success::tokio_retry2)),
+        other => panic!("no variant {other}"),
+    }
+}
+
+/// `calls` calls of one variant, awaited in turn: one loop per variant, so that the loop around
+/// each is the same code.
+async fn run<F, Fut, T>(calls: u64, variant: F)
+where
+    F: Fn(u64) -> Fut,
+    Fut: Future<Output = T>,
+{
+    for i in 0..calls {
+        black_box(variant(black_box(i)).await);
+    }
 }

@@ -2,6 +2,7 @@
 
 pub mod recorder;
 pub mod server;
+pub mod simulation;
 
 use std::collections::VecDeque;
 use std::sync::Mutex;

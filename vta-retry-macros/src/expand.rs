@@ -272,10 +272,10 @@ fn attempt_tokens(
                     )
                 }
             };
-            quote!({ #assertion; #private::Attempt::new(&mut #call, #function, #future) })
+            quote!({ #assertion; #private::Attempt::new(&mut #call, #function, #policy, #future) })
         }
     } else {
-        quote!(#private::Attempt::new(&mut #call, #function, #future))
+        quote!(#private::Attempt::new(&mut #call, #function, #policy, #future))
     }
 }
 
@@ -343,6 +343,12 @@ fn policy_tokens(
             let value = duration_tokens(value);
             overrides.push(quote!(.#setter(#value)));
         }
+    }
+    // By reference to the `static`, through the setter's `&'static RetryBudget`: a path to
+    // anything else is a type mismatch at the path.
+    if let Some(budget) = &config.budget {
+        let reference = quote_spanned!(budget.span()=> &#budget);
+        overrides.push(quote!(.with_budget(#reference)));
     }
     (attempts_item, quote!(const { #base #(#overrides)* }))
 }

@@ -43,6 +43,7 @@ use quote::quote;
 /// | `max_hint` | the longest server hint (`Retryable::retry_after`) honoured; longer gives up at once | `"30s"` |
 /// | `retry_if` | a path to a `fn(&E) -> bool`, or a closure, deciding which errors are transient | `E: Retryable` |
 /// | `on_retry` | a path to a `fn(&E, &RetryEvent)`, or a closure, called before each wait | none |
+/// | `budget` | the path of a `static` `RetryBudget` shared by every function that names it | none |
 /// | `policy` | the path of a `const` `Policy` the other keys override | `Policy::DEFAULT` |
 /// | `crate` | path of the runtime crate, when it is reached through a re-export (a rename in `Cargo.toml` is found without it) | `::vta_retry_runtime` |
 ///

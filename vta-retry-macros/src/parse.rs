@@ -14,7 +14,7 @@ use syn::{Attribute, Expr, ExprPath, Ident, Lit, Path, Signature, Visibility};
 use crate::duration::{DurationError, parse_duration};
 
 /// The keys the attribute accepts, in the order the docs list them.
-pub const KEYS: [&str; 10] = [
+pub const KEYS: [&str; 11] = [
     "attempts",
     "backoff",
     "jitter",
@@ -23,6 +23,7 @@ pub const KEYS: [&str; 10] = [
     "max_hint",
     "retry_if",
     "on_retry",
+    "budget",
     "policy",
     "crate",
 ];
@@ -47,6 +48,8 @@ pub struct Args {
     pub retry_if: Option<Expr>,
     /// `on_retry = path` or `on_retry = |error, retry| …`.
     pub on_retry: Option<Expr>,
+    /// `budget = PATH`, a `static` `RetryBudget`.
+    pub budget: Option<ExprPath>,
     /// `policy = PATH`, a `const` `Policy` the other keys override.
     pub policy: Option<ExprPath>,
     /// `crate = path`.
@@ -204,7 +207,8 @@ impl Args {
             "max_hint" => set_once(&mut self.max_hint, &key, duration_value("max_hint"), value),
             "retry_if" => set_once(&mut self.retry_if, &key, fn_value("retry_if"), value),
             "on_retry" => set_once(&mut self.on_retry, &key, fn_value("on_retry"), value),
-            "policy" => set_once(&mut self.policy, &key, parse_policy, value),
+            "budget" => set_once(&mut self.budget, &key, path_value("budget"), value),
+            "policy" => set_once(&mut self.policy, &key, path_value("policy"), value),
             _ => set_once(&mut self.crate_path, &key, parse_crate_path, value),
         }
     }
@@ -253,6 +257,9 @@ fn unknown_key_message(name: &str) -> String {
         "randomize" | "randomization" | "spread" => "; did you mean `jitter`?",
         "max_retry_after" | "retry_after" | "max_wait" => "; did you mean `max_hint`?",
         "config" | "defaults" | "base" => "; did you mean `policy`?",
+        "retry_budget" | "throttle" | "throttling" | "quota" | "retry_quota" => {
+            "; did you mean `budget`?"
+        }
         _ => "",
     };
     format!("unknown key `{name}`; the keys are {}{hint}", key_list())
@@ -268,6 +275,7 @@ fn missing_value_message(name: &str) -> String {
         "max_hint" => "max_hint = \"30s\"",
         "retry_if" => "retry_if = path::to::is_transient",
         "on_retry" => "on_retry = path::to::log_retry",
+        "budget" => "budget = path::to::BUDGET",
         "policy" => "policy = path::to::POLICY",
         _ => "crate = path::to::vta_retry_runtime",
     };
@@ -459,6 +467,7 @@ fn parse_path_value<T>(
         "on_retry" => {
             "a path to a `fn(&E, &RetryEvent)` or a closure, such as `on_retry = log_retry`"
         }
+        "budget" => "the path of a `static` `RetryBudget`, such as `budget = VTA_BUDGET`",
         "policy" => "the path of a `const` `Policy`, such as `policy = VTA_CALLS`",
         _ => "the path of the runtime crate, such as `crate = my_retry`",
     };
@@ -502,8 +511,9 @@ fn fn_value(key: &'static str) -> impl FnOnce(ParseStream) -> syn::Result<Expr> 
     }
 }
 
-fn parse_policy(input: ParseStream) -> syn::Result<ExprPath> {
-    parse_path_value(input, "policy", <ExprPath as Parse>::parse)
+/// The parser of a key that takes the path of an item: `policy`, `budget`.
+fn path_value(key: &'static str) -> impl FnOnce(ParseStream) -> syn::Result<ExprPath> {
+    move |input| parse_path_value(input, key, <ExprPath as Parse>::parse)
 }
 
 /// The parser of a key that takes one duration, such as `timeout = "5s"`.

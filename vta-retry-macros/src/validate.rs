@@ -32,6 +32,8 @@ pub struct Config {
     pub retry_if: Option<Expr>,
     /// The user's hook, called before each wait.
     pub on_retry: Option<Expr>,
+    /// The `static` retry budget.
+    pub budget: Option<ExprPath>,
     /// The `const` policy the keys above override.
     pub policy: Option<ExprPath>,
     /// Where the runtime crate lives: `crate = …`, else the name the user's `Cargo.toml` gives
@@ -97,6 +99,7 @@ pub fn validate_args(args: Args, errors: &mut Errors) -> Config {
         max_hint: args.max_hint.map(|(d, _)| d),
         retry_if: args.retry_if,
         on_retry: args.on_retry,
+        budget: args.budget,
         policy: args.policy,
         crate_path: args
             .crate_path

@@ -15,6 +15,7 @@ use std::time::Duration;
 use pin_project_lite::pin_project;
 use tokio::time::{Instant, Sleep};
 
+use crate::context::{Ownership, Published};
 pub use crate::policy::{Backoff, Jitter, Policy};
 use crate::policy::{Decision, Failure, GiveUp};
 use crate::retryable::Retryable;
@@ -50,7 +51,7 @@ impl<T, E> RetryOutcome for Result<T, E> {
     }
 }
 
-/// The state of one call that lives across its attempts.
+/// The state of one call that lives across its attempts: 32 bytes.
 #[derive(Debug)]
 pub struct Call {
     /// The attempt running or last run, from 1.
@@ -59,6 +60,8 @@ pub struct Call {
     needs_clock: bool,
     /// Whether the last attempt was cut by the timeout.
     timed_out: bool,
+    /// Whether this call owns retry (and its serial number), decided when it is first polled.
+    ownership: Ownership,
     /// When the call first waited on anything or first failed, whichever came first; `None`
     /// before that, and always when nothing needs the clock. Read lazily so that a call that
     /// succeeds at once never reads the clock.
@@ -74,6 +77,7 @@ impl Call {
             attempt: 1,
             needs_clock: policy.needs_start_time() || reports_elapsed || cfg!(feature = "tracing"),
             timed_out: false,
+            ownership: Ownership::UNKNOWN,
             started: None,
         }
     }
@@ -93,6 +97,14 @@ impl Call {
         self.started
             .map_or(Duration::ZERO, |started| started.elapsed())
     }
+
+    /// After a successful attempt: the budget is refilled by the call that owns retry.
+    #[inline]
+    fn succeeded(&self, policy: Policy) {
+        if self.ownership != Ownership::NESTED {
+            policy.succeeded();
+        }
+    }
 }
 
 pin_project! {
@@ -110,8 +122,8 @@ pin_project! {
 impl<'c, F: Future> Attempt<'c, F, Unlimited> {
     /// An attempt that runs as long as its body does.
     #[inline]
-    pub fn new(call: &'c mut Call, function: &'static str, future: F) -> Self {
-        let bounds = AttemptBounds::new(call, function, Unlimited);
+    pub fn new(call: &'c mut Call, function: &'static str, policy: Policy, future: F) -> Self {
+        let bounds = AttemptBounds::new(call, function, policy, Unlimited);
         Self {
             call,
             future,
@@ -136,7 +148,7 @@ where
         future: F,
     ) -> Self {
         let limit = Limited::new(call, policy, to_error);
-        let bounds = AttemptBounds::new(call, function, limit);
+        let bounds = AttemptBounds::new(call, function, policy, limit);
         Self {
             call,
             future,
@@ -165,17 +177,19 @@ pin_project! {
     pub struct AttemptBounds<L> {
         #[pin]
         limit: L,
+        max_attempts: u32,
         span: AttemptSpan,
     }
 }
 
 impl<L> AttemptBounds<L> {
-    /// The bounds of the call's next attempt.
+    /// The bounds of the call's next attempt under `policy`.
     #[inline]
-    pub fn new(call: &mut Call, function: &'static str, limit: L) -> Self {
+    pub fn new(call: &mut Call, function: &'static str, policy: Policy, limit: L) -> Self {
         call.timed_out = false;
         Self {
             limit,
+            max_attempts: policy.attempts(),
             span: AttemptSpan::for_attempt(function, call.attempt),
         }
     }
@@ -194,7 +208,17 @@ impl<L> AttemptBounds<L> {
     {
         let this = self.project();
         let _entered = this.span.entered();
-        if let Poll::Ready(outcome) = future.poll(cx) {
+        // The context is published for exactly the time the attempt's code runs; the first poll
+        // also decides whether this call owns retry (it does unless polled inside another's
+        // attempt).
+        let first_poll = call.ownership == Ownership::UNKNOWN;
+        let published = Published::enter(&mut call.ownership, call.attempt, *this.max_attempts);
+        if first_poll && call.ownership == Ownership::NESTED {
+            this.span.collapsed();
+        }
+        let polled = future.poll(cx);
+        drop(published);
+        if let Poll::Ready(outcome) = polled {
             return Poll::Ready(outcome);
         }
         call.mark_started();
@@ -355,7 +379,10 @@ where
     H: FnOnce(&R::Error, &RetryEvent),
     D: Describe<R::Error>,
 {
-    let error = outcome.failure()?;
+    let Some(error) = outcome.failure() else {
+        call.succeeded(policy);
+        return None;
+    };
     let transient = call.timed_out || error.is_transient();
     let hint = error.retry_after();
     after_failure(
@@ -382,7 +409,10 @@ where
     H: FnOnce(&R::Error, &RetryEvent),
     D: Describe<R::Error>,
 {
-    let error = outcome.failure()?;
+    let Some(error) = outcome.failure() else {
+        call.succeeded(policy);
+        return None;
+    };
     let transient = call.timed_out || retry_if(error);
     after_failure(
         policy, call, function, error, transient, None, on_retry, describe,
@@ -405,6 +435,10 @@ where
     H: FnOnce(&E, &RetryEvent),
     D: Describe<E>,
 {
+    // Made inside another call's attempt: that call owns retry, and decides on this outcome.
+    if call.ownership == Ownership::NESTED {
+        return None;
+    }
     call.mark_started();
     let failure = Failure {
         attempt: call.attempt,
@@ -557,16 +591,26 @@ impl<E, D: Describe<E>> fmt::Display for Described<'_, E, D> {
 
 /// The span each attempt after the first runs in.
 #[cfg(feature = "tracing")]
-struct AttemptSpan(Option<tracing::Span>);
+struct AttemptSpan {
+    function: &'static str,
+    span: Option<tracing::Span>,
+}
 
 #[cfg(feature = "tracing")]
 impl AttemptSpan {
     fn for_attempt(function: &'static str, attempt: u32) -> Self {
-        Self((attempt > 1).then(|| tracing::info_span!("retry", function, attempt)))
+        Self {
+            function,
+            span: (attempt > 1).then(|| tracing::info_span!("retry", function, attempt)),
+        }
     }
 
     fn entered(&self) -> Option<tracing::span::Entered<'_>> {
-        self.0.as_ref().map(tracing::Span::enter)
+        self.span.as_ref().map(tracing::Span::enter)
+    }
+
+    fn collapsed(&self) {
+        trace_collapsed(self.function);
     }
 }
 
@@ -582,6 +626,29 @@ impl AttemptSpan {
 
     #[inline]
     fn entered(&self) {}
+
+    #[inline]
+    fn collapsed(&self) {}
+}
+
+/// A call made inside another's attempt collapses to one attempt; said once per process at
+/// `WARN` (it is usually a mistake to fix: two retry owners), and at `DEBUG` every time.
+#[cfg(feature = "tracing")]
+fn trace_collapsed(function: &'static str) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    static SAID: AtomicBool = AtomicBool::new(false);
+    if !SAID.swap(true, Ordering::Relaxed) {
+        tracing::warn!(
+            function,
+            "{function} was called inside an attempt of another retried call: it makes one attempt, \
+             and the outer call owns retry (said once)"
+        );
+    } else {
+        tracing::debug!(
+            function,
+            "{function} collapsed to one attempt inside another retried call"
+        );
+    }
 }
 
 #[cfg(feature = "tracing")]

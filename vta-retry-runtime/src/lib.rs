@@ -34,20 +34,20 @@
 //!   closure, for call sites that would rather not declare a function.
 //! - [`RetryEvent`] is what an `on_retry` hook is told; feature `tracing` reports every retry as
 //!   a span and events.
+//! - [`context()`] tells the code of an attempt which attempt of which call it is, with one
+//!   [`IdempotencyKey`] per call; a call made inside another's attempt makes one attempt, so
+//!   retries never multiply; a [`RetryBudget`] stops retries when too many attempts fail.
 //!
 //! # Retrying a create safely
 //!
-//! If the server processed a create and only the reply was lost, a retry creates a second one.
-//! Make the idempotency key once, outside the retried function, and pass it in, so every attempt
-//! carries the same key and the server can recognise the repeat:
+//! If the server processed a create and only the reply was lost, a retry creates a second one,
+//! unless every attempt carries the same idempotency key. The call context holds one per call:
 //!
 //! ```ignore
-//! let key = new_idempotency_key();
-//! create_persona(&client, &key, "alice").await?;
-//!
 //! #[vta_retry]
-//! async fn create_persona(client: &Client, key: &str, name: &str) -> Result<Persona, VtaError> {
-//!     client.create_persona(key, name).await
+//! async fn create_persona(client: &Client, name: &str) -> Result<Persona, VtaError> {
+//!     let key = vta_retry_runtime::context().expect("inside an attempt").idempotency_key();
+//!     client.create_persona(&key.to_string(), name).await   // the same key on every attempt
 //! }
 //! ```
 //!
@@ -61,6 +61,8 @@
 // The expansion names the runtime `::vta_retry_runtime`; this makes that path work inside it too.
 extern crate self as vta_retry_runtime;
 
+mod budget;
+mod context;
 mod error;
 mod event;
 mod policy;
@@ -72,6 +74,8 @@ mod vta;
 #[doc(hidden)]
 pub mod __private;
 
+pub use budget::RetryBudget;
+pub use context::{CallContext, IdempotencyKey, context};
 pub use error::TimedOut;
 pub use event::RetryEvent;
 pub use policy::{Backoff, Decision, Failure, GiveUp, Jitter, Policy};

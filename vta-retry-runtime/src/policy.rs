@@ -5,6 +5,8 @@
 
 use std::time::Duration;
 
+use crate::RetryBudget;
+
 /// How many times to call, how long to wait between calls, and the bounds on the whole call.
 ///
 /// ```
@@ -24,8 +26,8 @@ use std::time::Duration;
 /// # Default
 ///
 /// [`Policy::DEFAULT`]: 3 attempts, waiting 500 ms then 1 s, no jitter, no per-attempt timeout,
-/// no deadline, and server hints honoured up to 30 s.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// no deadline, server hints honoured up to 30 s, and no retry budget.
+#[derive(Debug, Clone, Copy)]
 pub struct Policy {
     attempts: u32,
     backoff: Backoff,
@@ -33,7 +35,36 @@ pub struct Policy {
     timeout: Option<Duration>,
     max_elapsed: Option<Duration>,
     max_hint: Duration,
+    budget: Option<&'static RetryBudget>,
 }
+
+/// Equal when every setting is, the budget by identity: two policies drawing on one `static`.
+impl PartialEq for Policy {
+    fn eq(&self, other: &Self) -> bool {
+        let same_budget = match (self.budget, other.budget) {
+            (Some(a), Some(b)) => std::ptr::eq(a, b),
+            (None, None) => true,
+            _ => false,
+        };
+        (
+            self.attempts,
+            self.backoff,
+            self.jitter,
+            self.timeout,
+            self.max_elapsed,
+            self.max_hint,
+        ) == (
+            other.attempts,
+            other.backoff,
+            other.jitter,
+            other.timeout,
+            other.max_elapsed,
+            other.max_hint,
+        ) && same_budget
+    }
+}
+
+impl Eq for Policy {}
 
 impl Policy {
     /// `#[vta_retry]` with no arguments: 3 attempts, waiting 500 ms then 1 s.
@@ -59,6 +90,7 @@ impl Policy {
             timeout: None,
             max_elapsed: None,
             max_hint: Self::DEFAULT_MAX_HINT,
+            budget: None,
         }
     }
 
@@ -110,6 +142,16 @@ impl Policy {
         Self { max_hint, ..self }
     }
 
+    /// The same policy drawing its retries from `budget`, a `static` shared with other
+    /// policies: a retry is made only while the budget allows it.
+    #[must_use]
+    pub const fn with_budget(self, budget: &'static RetryBudget) -> Self {
+        Self {
+            budget: Some(budget),
+            ..self
+        }
+    }
+
     /// Total calls, the first included.
     pub const fn attempts(&self) -> u32 {
         self.attempts
@@ -140,6 +182,11 @@ impl Policy {
         self.max_hint
     }
 
+    /// The retry budget drawn on, if any.
+    pub const fn budget(&self) -> Option<&'static RetryBudget> {
+        self.budget
+    }
+
     /// Whether a call under this policy needs to read the clock when it starts: only to keep a
     /// deadline. Reports of elapsed time ask for it themselves.
     pub const fn needs_start_time(&self) -> bool {
@@ -150,14 +197,19 @@ impl Policy {
     /// as it is. Every rule of the policy is here, in the order it applies:
     ///
     /// 1. a permanent error is never retried;
-    /// 2. no call is made beyond [`attempts`](Self::attempts);
-    /// 3. a server hint longer than [`max_hint`](Self::max_hint) gives up at once, since waiting
+    /// 2. a transient one takes a token from the retry budget, if there is one;
+    /// 3. no call is made beyond [`attempts`](Self::attempts);
+    /// 4. a server hint longer than [`max_hint`](Self::max_hint) gives up at once, since waiting
     ///    less would only be refused again;
-    /// 4. the wait is the backoff's, spread by the jitter, and never shorter than the hint;
-    /// 5. a wait that would end at or past the deadline gives up at once.
+    /// 5. a retry is made only while the budget allows;
+    /// 6. the wait is the backoff's, spread by the jitter, and never shorter than the hint;
+    /// 7. a wait that would end at or past the deadline gives up at once.
     pub fn decide(&self, failure: &Failure) -> Decision {
         if !failure.transient {
             return Decision::GiveUp(GiveUp::Permanent);
+        }
+        if let Some(budget) = self.budget {
+            budget.record_failure();
         }
         if failure.attempt >= self.attempts {
             return Decision::GiveUp(GiveUp::AttemptsExhausted);
@@ -167,6 +219,9 @@ impl Policy {
                 return Decision::GiveUp(GiveUp::HintTooLong(hint));
             }
             _ => {}
+        }
+        if self.budget.is_some_and(|budget| !budget.allows_retry()) {
+            return Decision::GiveUp(GiveUp::BudgetExhausted);
         }
         let scheduled = self.backoff.wait_after(failure.attempt);
         let wait = self
@@ -178,6 +233,14 @@ impl Policy {
             return Decision::GiveUp(GiveUp::Deadline);
         }
         Decision::Retry(wait)
+    }
+
+    /// After a call's attempt succeeded: refills the retry budget, if there is one.
+    #[inline]
+    pub fn succeeded(&self) {
+        if let Some(budget) = self.budget {
+            budget.record_success();
+        }
     }
 
     /// The longest the attempt starting at `elapsed` into the call may run: the timeout, cut to
@@ -238,6 +301,8 @@ pub enum GiveUp {
     HintTooLong(Duration),
     /// The next attempt could not start before the call's deadline.
     Deadline,
+    /// The retry budget is spent: too many attempts are failing.
+    BudgetExhausted,
 }
 
 impl GiveUp {
@@ -248,6 +313,7 @@ impl GiveUp {
             Self::AttemptsExhausted => "attempts exhausted",
             Self::HintTooLong(_) => "server asked for a longer wait than max_hint",
             Self::Deadline => "deadline",
+            Self::BudgetExhausted => "retry budget exhausted",
         }
     }
 }

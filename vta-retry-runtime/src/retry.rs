@@ -273,7 +273,7 @@ where
             match this.state.as_mut().project() {
                 StateProjection::Ready => {
                     let limit = Limited::new(this.call, *this.policy, Some(E::from));
-                    let bounds = AttemptBounds::new(this.call, this.label, limit);
+                    let bounds = AttemptBounds::new(this.call, this.label, *this.policy, limit);
                     let future = (this.op)();
                     this.state.set(State::Attempting { future, bounds });
                 }
