@@ -213,11 +213,11 @@ impl<L> AttemptBounds<L> {
         // attempt).
         let first_poll = call.ownership == Ownership::UNKNOWN;
         let published = Published::enter(&mut call.ownership, call.attempt, *this.max_attempts);
+        let polled = future.poll(cx);
+        drop(published);
         if first_poll && call.ownership == Ownership::NESTED {
             this.span.collapsed();
         }
-        let polled = future.poll(cx);
-        drop(published);
         if let Poll::Ready(outcome) = polled {
             return Poll::Ready(outcome);
         }
@@ -691,8 +691,9 @@ fn trace_give_up<E, D: Describe<E>>(
             elapsed_ms,
             reason = reason.as_str(),
             error = %error,
-            "giving up on {function} after {} attempts: {}",
+            "giving up on {function} after {} attempt{}: {}",
             failure.attempt,
+            if failure.attempt == 1 { "" } else { "s" },
             reason.as_str(),
         ),
     }

@@ -48,6 +48,7 @@ pub fn context() -> Option<CallContext> {
 /// The attempt running, as [`context`] reads it. `Copy`: read it once and keep it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct CallContext {
+    /// The call's serial number, unique in the process: its key is derived from it.
     serial: NonZeroU64,
     attempt: u32,
     max_attempts: u32,
@@ -71,7 +72,7 @@ impl CallContext {
     /// twice.
     ///
     /// Made when it is read, from the call's serial number, so a call that never reads it pays
-    /// nothing for it.
+    /// nothing for it beyond the serial number, a thread-local increment at the call's start.
     pub fn idempotency_key(&self) -> IdempotencyKey {
         IdempotencyKey::for_call(self.serial)
     }
@@ -150,7 +151,8 @@ fn new_prefix() -> u64 {
 }
 
 /// Where a call stands with respect to the context, in one word: [`Ownership::UNKNOWN`] until
-/// its first poll, then the serial number of a call that owns retry, or [`Ownership::NESTED`].
+/// its first poll, [`Ownership::NESTED`] when polled inside another call's attempt, else the
+/// serial number of a call that owns retry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Ownership(u64);
 
@@ -158,8 +160,8 @@ impl Ownership {
     /// Not yet decided: the call has not been polled.
     pub(crate) const UNKNOWN: Self = Self(0);
     /// Polled inside an attempt of another call, which owns retry: it makes one attempt, under
-    /// the outer call's context. (No serial number reaches `u64::MAX`: a thread takes a new
-    /// prefix after 2^40 calls, and there are fewer than 2^24 prefixes in a process's life.)
+    /// the outer call's context. (No serial number comes near `u64::MAX`: a thread takes a new
+    /// prefix after 2^40 calls, and a process makes fewer than 2^23 prefixes.)
     pub(crate) const NESTED: Self = Self(u64::MAX);
 }
 
@@ -170,7 +172,7 @@ pub(crate) struct Published(Option<CallContext>);
 impl Published {
     /// Publishes the context of the call whose ownership is `ownership`, deciding it at the
     /// call's first poll: a call polled while another's context is published is nested, and
-    /// publishes nothing.
+    /// publishes nothing; any other draws its serial number.
     #[inline]
     pub(crate) fn enter(
         ownership: &mut Ownership,
@@ -248,8 +250,10 @@ mod tests {
         assert_eq!(context(), None);
         let mut outer = Ownership::UNKNOWN;
         let published = Published::enter(&mut outer, 2, 3);
+        assert!(published.is_some());
         assert!(outer != Ownership::UNKNOWN && outer != Ownership::NESTED);
         assert_eq!(context().map(|c| c.attempt()), Some(2));
+        let key = context().map(|c| c.idempotency_key());
         {
             let mut inner = Ownership::UNKNOWN;
             assert!(Published::enter(&mut inner, 1, 5).is_none());
@@ -262,13 +266,8 @@ mod tests {
         }
         drop(published);
         assert_eq!(context(), None);
-        // The owner keeps its serial, so its key, across attempts.
-        let key = Published::enter(&mut outer, 3, 3)
-            .and_then(|_p| context())
-            .map(|c| c.idempotency_key());
-        let again = Published::enter(&mut outer, 3, 3)
-            .and_then(|_p| context())
-            .map(|c| c.idempotency_key());
-        assert_eq!(key, again);
+        // The owner keeps its serial number, so its key, for its next attempt.
+        let _published = Published::enter(&mut outer, 3, 3);
+        assert_eq!(context().map(|c| c.idempotency_key()), key);
     }
 }

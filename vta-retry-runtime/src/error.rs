@@ -38,6 +38,13 @@ impl TimedOut {
     }
 }
 
+/// Always transient: the attempt was cut short, not refused.
+impl crate::Retryable for TimedOut {
+    fn is_transient(&self) -> bool {
+        true
+    }
+}
+
 impl From<TimedOut> for io::Error {
     fn from(timed_out: TimedOut) -> Self {
         io::Error::new(io::ErrorKind::TimedOut, timed_out)

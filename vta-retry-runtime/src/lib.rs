@@ -56,6 +56,7 @@
 //! The body runs once per attempt, so it cannot move an argument out: rustc reports the move at
 //! your line ("value moved here, in previous iteration of loop"). Take the argument by reference,
 //! or clone it inside the body.
+#![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 // The expansion names the runtime `::vta_retry_runtime`; this makes that path work inside it too.
@@ -65,6 +66,7 @@ mod budget;
 mod context;
 mod error;
 mod event;
+mod foreign;
 mod policy;
 mod retry;
 mod retryable;
@@ -78,9 +80,11 @@ pub use budget::RetryBudget;
 pub use context::{CallContext, IdempotencyKey, context};
 pub use error::TimedOut;
 pub use event::RetryEvent;
+pub use foreign::transient_in_chain;
 pub use policy::{Backoff, Decision, Failure, GiveUp, Jitter, Policy};
 pub use retry::{ByFn, ByType, Classify, Hook, NoHook, Retry, vta_retry};
 pub use retryable::Retryable;
 #[cfg(feature = "vta-sdk")]
 pub use vta::vta_retryable;
+pub use vta_retry_macros::Retryable;
 pub use vta_retry_macros::vta_retry;

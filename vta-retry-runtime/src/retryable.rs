@@ -22,11 +22,48 @@ use std::time::Duration;
 /// }
 /// ```
 ///
+/// Or derive it: only what is marked is retried.
+///
+/// ```
+/// use std::time::Duration;
+/// use vta_retry_runtime::Retryable;
+///
+/// #[derive(Debug, thiserror::Error, Retryable)]
+/// enum StoreError {
+///     #[error("the store is busy")]
+///     #[retryable(transient)]
+///     Busy,
+///     #[error("rate limited, retry in {0:?}")]
+///     #[retryable(transient)]
+///     Throttled(#[retryable(retry_after)] Duration),
+///     #[error("HTTP {0}")]
+///     #[retryable(transient_if = StoreError::is_server_fault)]
+///     Http(u16),
+///     #[error(transparent)]
+///     #[retryable(delegate)]
+///     Io(#[from] std::io::Error),
+///     #[error("no such record: {0}")]
+///     NotFound(String),
+/// }
+///
+/// impl StoreError {
+///     fn is_server_fault(&self) -> bool {
+///         matches!(self, StoreError::Http(status) if *status >= 500)
+///     }
+/// }
+///
+/// assert!(StoreError::Busy.is_transient());
+/// assert_eq!(StoreError::Throttled(Duration::from_secs(2)).retry_after(), Some(Duration::from_secs(2)));
+/// assert!(StoreError::Http(503).is_transient() && !StoreError::Http(404).is_transient());
+/// assert!(StoreError::Io(std::io::ErrorKind::ConnectionReset.into()).is_transient());
+/// assert!(!StoreError::NotFound("k".into()).is_transient());
+/// ```
+///
 /// An error type you do not own can be classified per function with `retry_if = path` instead.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` does not say which of its errors are transient",
-    label = "`#[vta_retry]` cannot tell whether to retry this error",
-    note = "implement `vta_retry_runtime::Retryable` for `{Self}`, or pass `retry_if = path::to::fn` to `#[vta_retry]`"
+    label = "cannot tell whether to retry this error",
+    note = "add `#[derive(vta_retry_runtime::Retryable)]` to `{Self}` (or implement `Retryable` by hand); for a type you do not own, pass `retry_if = path::to::fn` to `#[vta_retry]`"
 )]
 pub trait Retryable {
     /// Whether another attempt could succeed where this one failed.

@@ -5,6 +5,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use vta_sdk::error::VtaError;
 
 use crate::TimedOut;
+use crate::foreign::is_transient_server_status;
 use crate::retryable::Retryable;
 
 /// Whether a [`VtaError`] is worth another attempt.
@@ -30,13 +31,14 @@ use crate::retryable::Retryable;
 /// assert!(!vta_retryable(&VtaError::Server { status: 501, body: String::new() }));
 /// assert!(!vta_retryable(&VtaError::Conflict("key id already exists".into())));
 /// ```
+#[cfg_attr(docsrs, doc(cfg(feature = "vta-sdk")))]
 pub fn vta_retryable(error: &VtaError) -> bool {
     match error {
         VtaError::DidcommTransport(_)
         | VtaError::TspTransport(_)
         | VtaError::Unavailable { .. }
         | VtaError::RateLimited { .. } => true,
-        VtaError::Server { status, .. } => is_transient_status(*status),
+        VtaError::Server { status, .. } => is_transient_server_status(*status),
         VtaError::Validation(_)
         | VtaError::Conflict(_)
         | VtaError::NotFound(_)
@@ -50,14 +52,6 @@ pub fn vta_retryable(error: &VtaError) -> bool {
         // so it cannot be named here; `is_network` is compiled either way and sees it when it is.
         other => other.is_network(),
     }
-}
-
-/// 5xx except the statuses that describe the request or the server's configuration rather than a
-/// passing fault: 501 Not Implemented, 505 HTTP Version Not Supported, 506 Variant Also
-/// Negotiates, 507 Insufficient Storage, 508 Loop Detected, 510 Not Extended, 511 Network
-/// Authentication Required.
-fn is_transient_status(status: u16) -> bool {
-    (500..=599).contains(&status) && !matches!(status, 501 | 505 | 506 | 507 | 508 | 510 | 511)
 }
 
 /// See [`vta_retryable`] for the table. The server's hint is the time left until the instant
