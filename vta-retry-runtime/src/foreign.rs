@@ -11,6 +11,7 @@ use crate::{Retryable, TimedOut};
 /// passing fault: 501 Not Implemented, 505 HTTP Version Not Supported, 506 Variant Also
 /// Negotiates, 507 Insufficient Storage, 508 Loop Detected, 510 Not Extended, 511 Network
 /// Authentication Required.
+#[cfg(any(feature = "vta-sdk", feature = "reqwest", test))]
 pub(crate) fn is_transient_server_status(status: u16) -> bool {
     (500..=599).contains(&status) && !matches!(status, 501 | 505 | 506 | 507 | 508 | 510 | 511)
 }
