@@ -51,7 +51,7 @@
 //! cannot fail. Every mistake of one derive is reported at once; beside the errors goes an impl
 //! that never retries, so the functions that use the type report nothing more.
 
-use proc_macro2::{Group, Ident, Span, TokenStream, TokenTree};
+use proc_macro2::{Ident, Span, TokenStream, TokenTree};
 use quote::{ToTokens, quote, quote_spanned};
 use syn::parse::ParseStream;
 use syn::spanned::Spanned;
@@ -1087,30 +1087,13 @@ fn hint_value(hint: &Hint, value: &Ident) -> TokenStream {
 fn call_transient_if(path: &ExprPath) -> TokenStream {
     let span = path.span();
     let name = generated("__vta_transient_if", span);
-    let signature = respan(quote!(fn(&Self) -> bool), span);
+    let signature = crate::expand::respan(quote!(fn(&Self) -> bool), span);
     quote_spanned! {span=>
         {
             let #name: #signature = #path;
             #name(self)
         }
     }
-}
-
-/// The same tokens, each at `span`: for generated types that an error may point at.
-fn respan(tokens: TokenStream, span: Span) -> TokenStream {
-    tokens
-        .into_iter()
-        .map(|mut tree| {
-            if let TokenTree::Group(group) = &tree {
-                let mut respanned = Group::new(group.delimiter(), respan(group.stream(), span));
-                respanned.set_span(span);
-                tree = TokenTree::Group(respanned);
-            } else {
-                tree.set_span(span);
-            }
-            tree
-        })
-        .collect()
 }
 
 #[cfg(test)]

@@ -503,7 +503,7 @@ fn duration_tokens(duration: Duration) -> TokenStream {
 }
 
 /// The same tokens, each at `span`: for generated paths that an error may point at.
-fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+pub(crate) fn respan(tokens: TokenStream, span: Span) -> TokenStream {
     tokens
         .into_iter()
         .map(|mut tree| {
