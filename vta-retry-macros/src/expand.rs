@@ -29,6 +29,26 @@
 //! }
 //! // where POLICY is `const { Policy::DEFAULT.with_attempts(3).with_timeout(5s) }`, written
 //! // out at each use.
+//!
+//! // A body with no `.await`, no early exit, no macro call and no argument it could move runs in
+//! // place instead, its context published around it (no future to build and poll):
+//!     let mut __vta_parked: Option<Call> = None;
+//!     loop {
+//!         let __vta_wait = {
+//!             let mut __vta_call = match __vta_parked { Some(c) => c, None => Call::start(..) };
+//!             let __vta_outcome: Result<T, E> = {
+//!                 let guard = InPlace::enter(&mut __vta_call, "f", POLICY);  // publishes
+//!                 let __vta_outcome: Result<T, E> = { BODY };
+//!                 guard.leave(&mut __vta_call);                            // withdraws
+//!                 __vta_outcome
+//!             };
+//!             match after_attempt(..) {
+//!                 Some(wait) => { __vta_parked = Some(__vta_call); wait }  // kept for the retry
+//!                 None => return __vta_outcome,
+//!             }
+//!         };
+//!         if must_wait(__vta_wait) { sleep(__vta_wait).await; }
+//!     }
 //! ```
 //!
 //! An `async` block, not a closure: `return` and `?` end the attempt, borrowed arguments
@@ -128,49 +148,14 @@ fn retry_loop(
         .filter(|ty| !mentions_infer(ty.to_token_stream()))
         .map(|ty| respan(quote!(<#ty as #private::RetryOutcome>::Error), ty.span()));
 
-    // Spanned at the return type, so "needs `Result<T, E>`", "not `Retryable`" and "`timeout`
-    // needs `From<TimedOut>`" point at the type the user wrote rather than at the attribute.
-    // The braces around the outcome matter: rustc blames an argument at its own span, and a
-    // bare mixed-site name would lead it back to the attribute. (The name is located at the
-    // return type too, or rustc's `unused_braces` would take the braces for the user's.)
-    let callee_private = respan(private.clone(), ret_span);
-    let outcome_at_ret = Ident::new("__vta_outcome", Span::mixed_site().located_at(ret_span));
-    let on_retry = match &config.on_retry {
-        None => respan(quote!(#private::no_hook), ret_span),
-        // A closure is passed straight to the `FnOnce(&E, &RetryEvent)` bound, which infers its
-        // parameters' types.
-        Some(closure @ Expr::Closure(_)) => closure.to_token_stream(),
-        // A path is coerced to the function pointer it must be, so that a function of another
-        // signature is a plain type mismatch at the path.
-        Some(path) => coerced(
-            path,
-            error_type.as_ref(),
-            |error| quote!(fn(&#error, &#private::RetryEvent)),
-        ),
-    };
-    let describe = quote_spanned!(ret_span=> #callee_private::describer!(&#outcome_at_ret));
-    let after_attempt = match &config.retry_if {
-        // A closure is passed straight to a `FnOnce(&E) -> bool` bound, which infers its
-        // parameter's type.
-        Some(closure @ Expr::Closure(_)) => quote_spanned! {ret_span=>
-            #callee_private::after_attempt_if(#policy, &mut #call, #function, { &#outcome_at_ret }, #closure, #on_retry, #describe)
-        },
-        // A path is coerced to the function pointer it must be (passed straight to the bound,
-        // rustc would suggest wrapping it in a closure that cannot compile).
-        Some(path) => {
-            let retry_if = coerced(
-                path,
-                error_type.as_ref(),
-                |error| quote!(fn(&#error) -> bool),
-            );
-            quote_spanned! {ret_span=>
-                #callee_private::after_attempt_if(#policy, &mut #call, #function, { &#outcome_at_ret }, #retry_if, #on_retry, #describe)
-            }
-        }
-        None => quote_spanned! {ret_span=>
-            #callee_private::after_attempt(#policy, &mut #call, #function, { &#outcome_at_ret }, #on_retry, #describe)
-        },
-    };
+    let after_attempt = after_attempt_tokens(
+        config,
+        &private,
+        &policy,
+        &function,
+        ret_span,
+        error_type.as_ref(),
+    );
 
     // The body runs in an `async` block, which turns `return` and `?` into the end of one
     // attempt. The `async` keyword is spanned at the body, so a body that moves an owned argument
@@ -198,14 +183,9 @@ fn retry_loop(
             }
         }
     });
-    let statements = body.stream();
-    let mut block = Group::new(Delimiter::Brace, quote!(#fake_return #statements));
-    // At the opening brace only: an error about the attempt as a whole (a moved argument) points
-    // there rather than underlining the whole body.
-    block.set_span(body_open);
-    let future = quote_spanned!(body_open=> async #block);
-
-    let attempt = attempt_tokens(
+    let reports_elapsed = config.on_retry.is_some();
+    let outcome_type = outcome.map(|ty| quote!(: #ty));
+    let conversion = timeout_conversion(
         sig,
         config,
         &private,
@@ -213,10 +193,37 @@ fn retry_loop(
         error_type.as_ref(),
         ret_span,
         &policy,
-        &future,
     );
-    let reports_elapsed = config.on_retry.is_some();
-    let outcome_type = outcome.map(|ty| quote!(: #ty));
+    // A body that can neither suspend nor leave early runs in place, with the attempt's context
+    // published around it: no future of its own to build and poll. It cannot be cut by a
+    // timeout, having nothing to wait on, and the typed `let` gives every exit (there is one)
+    // the declared type.
+    if runs_in_place(body.stream(), &owned_arguments(sig)) {
+        // Checked all the same, so that the function compiles whatever its body awaits.
+        let conversion = conversion.map(|conversion| match conversion {
+            TimeoutConversion::Converter(to_error) => quote!(let _ = #to_error;),
+            TimeoutConversion::NoTimeout(assertion) => quote!(#assertion;),
+        });
+        return in_place_loop(
+            &private,
+            attempts_item.as_ref(),
+            conversion.as_ref(),
+            &policy,
+            reports_elapsed,
+            outcome_type.as_ref(),
+            &function,
+            body,
+            &after_attempt,
+        );
+    }
+    let statements = body.stream();
+    let mut block = Group::new(Delimiter::Brace, quote!(#fake_return #statements));
+    // At the opening brace only: an error about the attempt as a whole (a moved argument) points
+    // there rather than underlining the whole body.
+    block.set_span(body_open);
+    let future = quote_spanned!(body_open=> async #block);
+
+    let attempt = attempt_tokens(sig, &private, &policy, conversion.as_ref(), &future);
 
     quote! {
         #attempts_item
@@ -237,10 +244,228 @@ fn retry_loop(
     }
 }
 
+/// The loop of a body that runs in place (see [`runs_in_place`]), with the attempt's context
+/// published around it.
+#[allow(clippy::too_many_arguments)]
+fn in_place_loop(
+    private: &TokenStream,
+    attempts_item: Option<&TokenStream>,
+    conversion: Option<&TokenStream>,
+    policy: &TokenStream,
+    reports_elapsed: bool,
+    outcome_type: Option<&TokenStream>,
+    function: &str,
+    body: &Group,
+    after_attempt: &TokenStream,
+) -> TokenStream {
+    let call = generated("__vta_call");
+    let outcome_name = generated("__vta_outcome");
+    let wait = generated("__vta_wait");
+    let in_place = generated("__vta_in_place");
+    let parked = generated("__vta_parked");
+    // The call's state is a local of the attempt's block, parked in the future only on the
+    // way to a retry: a local that was borrowed is kept in the future until its scope ends,
+    // so one scoped to the whole loop would be written to the future on every call.
+    quote! {
+        #attempts_item
+        #conversion
+        let mut #parked: ::core::option::Option<#private::Call> = ::core::option::Option::None;
+        loop {
+            let #wait = {
+                let mut #call = match #parked {
+                    ::core::option::Option::Some(#call) => #call,
+                    ::core::option::Option::None => #private::Call::start(#policy, #reports_elapsed),
+                };
+                let #outcome_name #outcome_type = {
+                    let #in_place = #private::InPlace::enter(&mut #call, #function, #policy);
+                    #[allow(unused_braces)]
+                    let #outcome_name #outcome_type = #body;
+                    #[allow(unreachable_code)]
+                    #in_place.leave(&mut #call);
+                    #outcome_name
+                };
+                match #after_attempt {
+                    ::core::option::Option::Some(#wait) => {
+                        #parked = ::core::option::Option::Some(#call);
+                        #wait
+                    }
+                    ::core::option::Option::None => return #outcome_name,
+                }
+            };
+            if #private::must_wait(#wait) {
+                #private::sleep(#wait).await;
+            }
+        }
+    }
+}
+
+/// The call after an attempt, which asks the runtime whether to retry: `Some(wait)` or `None`.
+fn after_attempt_tokens(
+    config: &Config,
+    private: &TokenStream,
+    policy: &TokenStream,
+    function: &str,
+    ret_span: Span,
+    error_type: Option<&TokenStream>,
+) -> TokenStream {
+    let call = generated("__vta_call");
+    // Spanned at the return type, so "needs `Result<T, E>`", "not `Retryable`" and "`timeout`
+    // needs `From<TimedOut>`" point at the type the user wrote rather than at the attribute.
+    // The braces around the outcome matter: rustc blames an argument at its own span, and a
+    // bare mixed-site name would lead it back to the attribute. (The name is located at the
+    // return type too, or rustc's `unused_braces` would take the braces for the user's.)
+    let callee_private = respan(private.clone(), ret_span);
+    let outcome_at_ret = Ident::new("__vta_outcome", Span::mixed_site().located_at(ret_span));
+    let on_retry = match &config.on_retry {
+        None => respan(quote!(#private::no_hook), ret_span),
+        // A closure is passed straight to the `FnOnce(&E, &RetryEvent)` bound, which infers its
+        // parameters' types.
+        Some(closure @ Expr::Closure(_)) => closure.to_token_stream(),
+        // A path is coerced to the function pointer it must be, so that a function of another
+        // signature is a plain type mismatch at the path.
+        Some(path) => coerced(
+            path,
+            error_type,
+            |error| quote!(fn(&#error, &#private::RetryEvent)),
+        ),
+    };
+    let describe = quote_spanned!(ret_span=> #callee_private::describer!(&#outcome_at_ret));
+    match &config.retry_if {
+        // A closure is passed straight to a `FnOnce(&E) -> bool` bound, which infers its
+        // parameter's type.
+        Some(closure @ Expr::Closure(_)) => quote_spanned! {ret_span=>
+            #callee_private::after_attempt_if(#policy, &mut #call, #function, { &#outcome_at_ret }, #closure, #on_retry, #describe)
+        },
+        // A path is coerced to the function pointer it must be (passed straight to the bound,
+        // rustc would suggest wrapping it in a closure that cannot compile).
+        Some(path) => {
+            let retry_if = coerced(path, error_type, |error| quote!(fn(&#error) -> bool));
+            quote_spanned! {ret_span=>
+                #callee_private::after_attempt_if(#policy, &mut #call, #function, { &#outcome_at_ret }, #retry_if, #on_retry, #describe)
+            }
+        }
+        None => quote_spanned! {ret_span=>
+            #callee_private::after_attempt(#policy, &mut #call, #function, { &#outcome_at_ret }, #on_retry, #describe)
+        },
+    }
+}
+
+/// Whether a body can run in place: it has no `.await` (its context could not be withdrawn while
+/// it is suspended), and cannot leave early (`return`, `?`, `break`, `continue`, `yield`), which in
+/// place would leave the function or the loop rather than end the attempt. A macro call may hide
+/// any of them, so a body with one is not run in place either; nor is a body that names an
+/// argument it might move (`owned`), for which rustc's advice is better in an `async` block.
+fn runs_in_place(tokens: TokenStream, owned: &[Ident]) -> bool {
+    let mut previous_was_ident = false;
+    let mut after_bang = false;
+    for tree in tokens {
+        let macro_call = after_bang && matches!(&tree, TokenTree::Group(_));
+        after_bang = false;
+        let in_place = match &tree {
+            TokenTree::Ident(ident) => {
+                !["await", "return", "break", "continue", "yield"]
+                    .iter()
+                    .any(|keyword| ident == keyword)
+                    && !owned.contains(ident)
+            }
+            TokenTree::Punct(punct) if punct.as_char() == '?' => false,
+            TokenTree::Punct(punct) if punct.as_char() == '!' => {
+                after_bang = previous_was_ident;
+                true
+            }
+            TokenTree::Group(group) => !macro_call && runs_in_place(group.stream(), owned),
+            TokenTree::Punct(_) | TokenTree::Literal(_) => true,
+        };
+        if !in_place {
+            return false;
+        }
+        previous_was_ident = matches!(tree, TokenTree::Ident(_));
+    }
+    true
+}
+
+/// The names of the arguments that a body could move: every one bound by value, except those of a
+/// primitive type, which are `Copy`. (`self` by value included.)
+fn owned_arguments(sig: &Signature) -> Vec<Ident> {
+    fn copied(ty: &Type) -> bool {
+        const PRIMITIVES: [&str; 16] = [
+            "bool", "char", "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64",
+            "i128", "isize", "f32", "f64",
+        ];
+        match ty {
+            // A reference is reborrowed where it is used; moving it is rare.
+            Type::Reference(_) => true,
+            Type::Path(path) => {
+                path.qself.is_none()
+                    && path
+                        .path
+                        .get_ident()
+                        .is_some_and(|ident| PRIMITIVES.iter().any(|primitive| ident == primitive))
+            }
+            Type::Paren(paren) => copied(&paren.elem),
+            Type::Tuple(tuple) => tuple.elems.iter().all(copied),
+            _ => false,
+        }
+    }
+    fn names(tokens: TokenStream, into: &mut Vec<Ident>) {
+        for tree in tokens {
+            match tree {
+                TokenTree::Ident(ident) => into.push(ident),
+                TokenTree::Group(group) => names(group.stream(), into),
+                _ => {}
+            }
+        }
+    }
+    let mut owned = Vec::new();
+    for input in &sig.inputs {
+        match input {
+            syn::FnArg::Receiver(receiver) => match &receiver.kind {
+                syn::ReceiverKind::Reference(..) => {}
+                syn::ReceiverKind::Typed(_, ty) if copied(ty) => {}
+                _ => owned.push(Ident::new("self", Span::call_site())),
+            },
+            syn::FnArg::Typed(typed) if copied(&typed.ty) => {}
+            syn::FnArg::Typed(typed) => names(typed.pat.to_token_stream(), &mut owned),
+        }
+    }
+    owned
+}
+
 /// One attempt's future: the body bounded by the timeout only where one can be set, so that a
 /// function without one carries no timer.
-#[allow(clippy::too_many_arguments)]
 fn attempt_tokens(
+    sig: &Signature,
+    private: &TokenStream,
+    policy: &TokenStream,
+    conversion: Option<&TimeoutConversion>,
+    future: &TokenStream,
+) -> TokenStream {
+    let call = generated("__vta_call");
+    let function = sig.ident.to_string();
+    match conversion {
+        Some(TimeoutConversion::Converter(to_error)) => {
+            quote!(#private::Attempt::limited(&mut #call, #function, #policy, #to_error, #future))
+        }
+        Some(TimeoutConversion::NoTimeout(assertion)) => {
+            quote!({ #assertion; #private::Attempt::new(&mut #call, #function, #policy, #future) })
+        }
+        None => quote!(#private::Attempt::new(&mut #call, #function, #policy, #future)),
+    }
+}
+
+/// How a cut attempt becomes the function's error, where a timeout may be set.
+enum TimeoutConversion {
+    /// An expression of type `Option<fn(TimedOut) -> E>`, which checks the conversion.
+    Converter(TokenStream),
+    /// A `const` assertion that the policy sets no timeout, where the error type cannot be named
+    /// from an item.
+    NoTimeout(TokenStream),
+}
+
+/// The conversion a timeout needs, where one can be set: by the attribute's `timeout` key
+/// (checked at the return type), or by a named policy (found by the compiler, and an error only
+/// if that policy does set a timeout).
+fn timeout_conversion(
     sig: &Signature,
     config: &Config,
     private: &TokenStream,
@@ -248,35 +473,30 @@ fn attempt_tokens(
     error_type: Option<&TokenStream>,
     ret_span: Span,
     policy: &TokenStream,
-    future: &TokenStream,
-) -> TokenStream {
-    let call = generated("__vta_call");
-    let function = sig.ident.to_string();
+) -> Option<TimeoutConversion> {
     if config.timeout.is_some() {
         let ret = outcome.map_or_else(|| quote!(_), ToTokens::to_token_stream);
-        let to_error = respan(quote!(#private::timed_out_error::<#ret>()), ret_span);
-        quote!(#private::Attempt::limited(&mut #call, #function, #policy, #to_error, #future))
-    } else if let Some(path) = &config.policy {
-        if let (true, Some(error)) = (names_no_generics(path, sig), &error_type) {
-            // The policy's timeout is known only to the compiler: the conversion is found if
-            // the error type has one, and its absence is an error only if the policy cuts.
-            let to_error =
-                quote!(#private::timeout_converter!(#error, #policy.timeout().is_some()));
-            quote!(#private::Attempt::limited(&mut #call, #function, #policy, #to_error, #future))
-        } else {
-            let assertion = quote_spanned! {path.span()=>
-                const {
-                    ::core::assert!(
-                        #policy.timeout().is_none(),
-                        "this policy sets a `timeout`: name the policy without `Self` or generic parameters, or set `timeout = …` on the attribute"
-                    )
-                }
-            };
-            quote!({ #assertion; #private::Attempt::new(&mut #call, #function, #policy, #future) })
-        }
-    } else {
-        quote!(#private::Attempt::new(&mut #call, #function, #policy, #future))
+        return Some(TimeoutConversion::Converter(respan(
+            quote!(#private::timed_out_error::<#ret>()),
+            ret_span,
+        )));
     }
+    let path = config.policy.as_ref()?;
+    if let (true, Some(error)) = (names_no_generics(path, sig), error_type) {
+        // The policy's timeout is known only to the compiler: the conversion is found if the
+        // error type has one, and its absence is an error only if the policy cuts.
+        return Some(TimeoutConversion::Converter(quote!(
+            #private::timeout_converter!(#error, #policy.timeout().is_some())
+        )));
+    }
+    Some(TimeoutConversion::NoTimeout(quote_spanned! {path.span()=>
+        const {
+            ::core::assert!(
+                #policy.timeout().is_none(),
+                "this policy sets a `timeout`: name the policy without `Self` or generic parameters, or set `timeout = …` on the attribute"
+            )
+        }
+    }))
 }
 
 /// The policy as a constant at its one use (a `let` would be stored in the future across every
@@ -517,4 +737,63 @@ pub(crate) fn respan(tokens: TokenStream, span: Span) -> TokenStream {
             tree
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{owned_arguments, runs_in_place};
+    use quote::quote;
+    use syn::Signature;
+
+    fn in_place(sig: &Signature, body: proc_macro2::TokenStream) -> bool {
+        runs_in_place(body, &owned_arguments(sig))
+    }
+
+    #[test]
+    fn a_body_that_only_evaluates_runs_in_place() {
+        let sig: Signature = syn::parse_quote!(async fn f(&self, client: &Client, n: u64));
+        assert!(in_place(&sig, quote! { client.create_key(n) }));
+        assert!(in_place(&sig, quote! { let x = a != b; Ok(!x) }));
+        assert!(in_place(
+            &sig,
+            quote! { self.store.get(n).map(|v| v * 2).ok_or(Missing) }
+        ));
+        assert!(in_place(
+            &sig,
+            quote! { if n > 1 { Ok(n) } else { Err(Error) } }
+        ));
+    }
+
+    #[test]
+    fn a_body_that_may_suspend_or_leave_early_runs_in_an_async_block() {
+        let sig: Signature = syn::parse_quote!(async fn f(client: &Client));
+        for body in [
+            quote! { client.create_key().await },
+            quote! { return Ok(1) },
+            quote! { let v = call()?; Ok(v) },
+            quote! { if x { Ok(f(y)?) } else { Ok(0) } },
+            quote! { anyhow::bail!("no") },
+            quote! { tracing::info!("x"); Ok(1) },
+            quote! { while true { break } Ok(1) },
+            quote! { for x in y { continue } Ok(1) },
+        ] {
+            assert!(!in_place(&sig, body.clone()), "{body}");
+        }
+    }
+
+    #[test]
+    fn a_body_that_names_an_argument_it_could_move_runs_in_an_async_block() {
+        let by_value: Signature =
+            syn::parse_quote!(async fn f(self, label: String, (a, b): (u8, Id)));
+        for body in [
+            quote! { self.call() },
+            quote! { consume(label) },
+            quote! { Ok(b) },
+        ] {
+            assert!(!in_place(&by_value, body.clone()), "{body}");
+        }
+        let copied: Signature =
+            syn::parse_quote!(async fn f(n: u64, pair: (u8, bool), r: &mut Client));
+        assert!(in_place(&copied, quote! { r.send(n, pair) }));
+    }
 }

@@ -214,7 +214,9 @@ impl<L> AttemptBounds<L> {
         let first_poll = call.ownership == Ownership::UNKNOWN;
         let published = Published::enter(&mut call.ownership, call.attempt, *this.max_attempts);
         let polled = future.poll(cx);
-        drop(published);
+        if let Some(published) = published {
+            published.leave(&mut call.ownership);
+        }
         if first_poll && call.ownership == Ownership::NESTED {
             this.span.collapsed();
         }
@@ -228,6 +230,44 @@ impl<L> AttemptBounds<L> {
                 Poll::Ready(outcome)
             }
             Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+/// One attempt of a body that can neither suspend nor leave early (no `.await`, `return`, `?` or
+/// macro), run in place rather than as a future of its own: from [`InPlace::enter`] to
+/// [`InPlace::leave`] the attempt's context is published (and its span entered), exactly as for
+/// the time an [`Attempt`] is polled. Never held across an await.
+#[must_use = "the attempt's context stays published until `leave`"]
+pub struct InPlace {
+    // Dropped in this order, on a panic: the context is withdrawn before the span is left, as for
+    // an attempt that is polled.
+    published: Option<Published>,
+    _span: EnteredAttemptSpan,
+}
+
+impl InPlace {
+    /// Enters the call's next attempt under `policy`.
+    #[inline]
+    pub fn enter(call: &mut Call, function: &'static str, policy: Policy) -> Self {
+        let span = AttemptSpan::for_attempt(function, call.attempt);
+        let first_poll = call.ownership == Ownership::UNKNOWN;
+        let published = Published::enter(&mut call.ownership, call.attempt, policy.attempts());
+        if first_poll && published.is_none() {
+            span.collapsed();
+        }
+        Self {
+            published,
+            _span: span.enter_until_dropped(),
+        }
+    }
+
+    /// Leaves the attempt, which has returned.
+    #[inline]
+    pub fn leave(self, call: &mut Call) {
+        let Self { published, _span } = self;
+        if let Some(published) = published {
+            published.leave(&mut call.ownership);
         }
     }
 }
@@ -612,7 +652,15 @@ impl AttemptSpan {
     fn collapsed(&self) {
         trace_collapsed(self.function);
     }
+
+    fn enter_until_dropped(self) -> EnteredAttemptSpan {
+        EnteredAttemptSpan(self.span.map(tracing::Span::entered))
+    }
 }
+
+/// An attempt's span, entered until dropped.
+#[cfg(feature = "tracing")]
+struct EnteredAttemptSpan(#[allow(dead_code)] Option<tracing::span::EnteredSpan>);
 
 #[cfg(not(feature = "tracing"))]
 struct AttemptSpan;
@@ -629,7 +677,15 @@ impl AttemptSpan {
 
     #[inline]
     fn collapsed(&self) {}
+
+    #[inline]
+    fn enter_until_dropped(self) -> EnteredAttemptSpan {
+        EnteredAttemptSpan
+    }
 }
+
+#[cfg(not(feature = "tracing"))]
+struct EnteredAttemptSpan;
 
 /// A call made inside another's attempt collapses to one attempt; said once per process at
 /// `WARN` (it is usually a mistake to fix: two retry owners), and at `DEBUG` every time.

@@ -42,7 +42,21 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// [`Policy::retry`]: crate::Policy::retry
 #[inline]
 pub fn context() -> Option<CallContext> {
-    CURRENT.with(Cell::get)
+    let (attempt, max_attempts) = unpack(CURRENT.with(Cell::get))?;
+    // The call's serial number is drawn by the first read of its context, and carried back into
+    // the call when its attempt is next suspended.
+    let serial = SERIAL.with(|published| {
+        NonZeroU64::new(published.get()).unwrap_or_else(|| {
+            let serial = next_serial();
+            published.set(serial.get());
+            serial
+        })
+    });
+    Some(CallContext {
+        serial,
+        attempt,
+        max_attempts,
+    })
 }
 
 /// The attempt running, as [`context`] reads it. `Copy`: read it once and keep it.
@@ -71,8 +85,9 @@ impl CallContext {
     /// answer a repeat whose first reply was lost with the first result, instead of creating
     /// twice.
     ///
-    /// Made when it is read, from the call's serial number, so a call that never reads it pays
-    /// nothing for it beyond the serial number, a thread-local increment at the call's start.
+    /// Made when it is read, from the call's serial number, which is itself drawn (a
+    /// thread-local increment) the first time the call's context is read: a call that never
+    /// reads its context pays nothing for either.
     pub fn idempotency_key(&self) -> IdempotencyKey {
         IdempotencyKey::for_call(self.serial)
     }
@@ -114,12 +129,34 @@ impl fmt::Debug for IdempotencyKey {
     }
 }
 
+// Two one-word slots rather than one of two words: each is read and written whole, which the
+// processor forwards from a store to the next load at once (a two-word value written in parts
+// and read whole stalls, about a nanosecond a call).
 thread_local! {
-    /// The attempt being polled on this thread.
-    static CURRENT: Cell<Option<CallContext>> = const { Cell::new(None) };
+    /// The attempt being polled on this thread, packed by [`pack`]; 0 when none is.
+    static CURRENT: Cell<u64> = const { Cell::new(0) };
+    /// The serial number of the call whose attempt is being polled; 0 until its context is first
+    /// read, and whenever no attempt is being polled.
+    static SERIAL: Cell<u64> = const { Cell::new(0) };
     /// The last serial number drawn on this thread: its high bits are the thread's own prefix,
     /// taken from a global counter the first time, its low bits count calls.
     static LAST_SERIAL: Cell<u64> = const { Cell::new(0) };
+}
+
+/// The attempt (from 1, so never 0) and the attempts in all, as one word.
+#[inline]
+const fn pack(attempt: u32, max_attempts: u32) -> u64 {
+    (max_attempts as u64) << 32 | attempt as u64
+}
+
+/// The attempt and the attempts in all, if an attempt is being polled.
+#[inline]
+const fn unpack(word: u64) -> Option<(u32, u32)> {
+    if word == 0 {
+        None
+    } else {
+        Some((word as u32, (word >> 32) as u32))
+    }
 }
 
 /// The bits of a serial number that count one thread's calls: a trillion calls before the thread
@@ -151,7 +188,8 @@ fn new_prefix() -> u64 {
 }
 
 /// Where a call stands with respect to the context, in one word: [`Ownership::UNKNOWN`] until
-/// its first poll, [`Ownership::NESTED`] when polled inside another call's attempt, else the
+/// its first poll, [`Ownership::NESTED`] when polled inside another call's attempt,
+/// [`Ownership::OWNER`] for a call that owns retry and whose context nobody has read yet, else the
 /// serial number of a call that owns retry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Ownership(u64);
@@ -159,52 +197,90 @@ pub(crate) struct Ownership(u64);
 impl Ownership {
     /// Not yet decided: the call has not been polled.
     pub(crate) const UNKNOWN: Self = Self(0);
+    /// Owns retry; no serial number drawn yet. (Serial numbers start at 2^40 + 1.)
+    const OWNER: Self = Self(1);
     /// Polled inside an attempt of another call, which owns retry: it makes one attempt, under
     /// the outer call's context. (No serial number comes near `u64::MAX`: a thread takes a new
     /// prefix after 2^40 calls, and a process makes fewer than 2^23 prefixes.)
     pub(crate) const NESTED: Self = Self(u64::MAX);
+
+    /// The serial number to publish: 0 while none is drawn.
+    const fn serial(self) -> u64 {
+        if self.0 == Self::OWNER.0 { 0 } else { self.0 }
+    }
 }
 
-/// Publishes a call's context on this thread until dropped, then restores what was there: around
-/// one poll of an attempt, a panic included.
-pub(crate) struct Published(Option<CallContext>);
+/// A call's context, published on this thread by [`Published::enter`] until [`Published::leave`]
+/// restores what was there before, or until dropped (by a panic), which does too: around one poll
+/// of an attempt. On the success path, two loads and two stores of thread-local words; the serial
+/// number, the only thing that costs more, is drawn only if the context is read. It holds no
+/// reference to the call, so that the call's state can stay in registers around it.
+#[must_use = "the context stays published until `leave`"]
+pub(crate) struct Published {
+    previous: u64,
+    previous_serial: u64,
+}
 
 impl Published {
     /// Publishes the context of the call whose ownership is `ownership`, deciding it at the
     /// call's first poll: a call polled while another's context is published is nested, and
-    /// publishes nothing; any other draws its serial number.
+    /// publishes nothing.
     #[inline]
     pub(crate) fn enter(
         ownership: &mut Ownership,
         attempt: u32,
         max_attempts: u32,
     ) -> Option<Self> {
-        let serial = match *ownership {
-            Ownership::NESTED => return None,
-            Ownership::UNKNOWN => {
-                if context().is_some() {
-                    *ownership = Ownership::NESTED;
-                    return None;
-                }
-                let serial = next_serial();
-                *ownership = Ownership(serial.get());
-                serial
-            }
-            Ownership(serial) => NonZeroU64::new(serial).unwrap_or(NonZeroU64::MIN),
+        let previous = CURRENT.with(|current| current.replace(pack(attempt, max_attempts)));
+        match *ownership {
+            Ownership::UNKNOWN if previous == 0 => *ownership = Ownership::OWNER,
+            Ownership::UNKNOWN => *ownership = Ownership::NESTED,
+            _ => {}
+        }
+        if *ownership == Ownership::NESTED {
+            CURRENT.with(|current| current.set(previous));
+            return None;
+        }
+        // With nothing published, `SERIAL` is 0 already: a fresh call need not write it.
+        let serial = ownership.serial();
+        let previous_serial = if previous != 0 || serial != 0 {
+            SERIAL.with(|published| published.replace(serial))
+        } else {
+            0
         };
-        let context = CallContext {
-            serial,
-            attempt,
-            max_attempts,
-        };
-        Some(Self(CURRENT.with(|current| current.replace(Some(context)))))
+        Some(Self {
+            previous,
+            previous_serial,
+        })
+    }
+
+    /// Restores what was published before; a serial number drawn by a read of the context
+    /// meanwhile is the call's from now on.
+    #[inline]
+    pub(crate) fn leave(self, ownership: &mut Ownership) {
+        let serial = self.restore();
+        if *ownership == Ownership::OWNER && serial != 0 {
+            *ownership = Ownership(serial);
+        }
+        std::mem::forget(self);
+    }
+
+    /// Restores what was published before, and returns the serial number that was published.
+    #[inline]
+    fn restore(&self) -> u64 {
+        CURRENT.with(|current| current.set(self.previous));
+        let serial = SERIAL.with(Cell::get);
+        if serial != self.previous_serial {
+            SERIAL.with(|published| published.set(self.previous_serial));
+        }
+        serial
     }
 }
 
 impl Drop for Published {
-    #[inline]
+    /// Only when the attempt panicked: its context is withdrawn all the same.
     fn drop(&mut self) {
-        CURRENT.with(|current| current.set(self.0));
+        self.restore();
     }
 }
 
@@ -249,25 +325,35 @@ mod tests {
     fn a_call_polled_under_another_is_nested_and_publishes_nothing() {
         assert_eq!(context(), None);
         let mut outer = Ownership::UNKNOWN;
-        let published = Published::enter(&mut outer, 2, 3);
-        assert!(published.is_some());
-        assert!(outer != Ownership::UNKNOWN && outer != Ownership::NESTED);
-        assert_eq!(context().map(|c| c.attempt()), Some(2));
-        let key = context().map(|c| c.idempotency_key());
-        {
+        let key = {
+            let published = Published::enter(&mut outer, 2, 3).expect("owns retry");
+            assert_eq!(context().map(|c| c.attempt()), Some(2));
+            let key = context().map(|c| c.idempotency_key());
             let mut inner = Ownership::UNKNOWN;
             assert!(Published::enter(&mut inner, 1, 5).is_none());
             assert_eq!(inner, Ownership::NESTED);
-            assert_eq!(
-                context().map(|c| c.max_attempts()),
-                Some(3),
-                "still the outer call's"
-            );
-        }
-        drop(published);
+            let seen = context().expect("the outer call's context");
+            assert_eq!(seen.max_attempts(), 3, "still the outer call's");
+            assert_eq!(Some(seen.idempotency_key()), key, "the outer call's key");
+            published.leave(&mut outer);
+            key
+        };
         assert_eq!(context(), None);
-        // The owner keeps its serial number, so its key, for its next attempt.
-        let _published = Published::enter(&mut outer, 3, 3);
+        // The serial number drawn by the read is the owner's from now on, so its key is too.
+        assert!(![Ownership::UNKNOWN, Ownership::OWNER, Ownership::NESTED].contains(&outer));
+        let published = Published::enter(&mut outer, 3, 3);
         assert_eq!(context().map(|c| c.idempotency_key()), key);
+        drop(published);
+        assert_eq!(context(), None, "withdrawn by a panic too");
+    }
+
+    #[test]
+    fn a_call_whose_context_is_never_read_draws_no_serial_number() {
+        let mut call = Ownership::UNKNOWN;
+        Published::enter(&mut call, 1, 3).unwrap().leave(&mut call);
+        assert_eq!(call, Ownership::OWNER);
+        Published::enter(&mut call, 2, 3).unwrap().leave(&mut call);
+        assert_eq!(call, Ownership::OWNER);
+        assert_eq!(context(), None);
     }
 }
