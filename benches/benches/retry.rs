@@ -10,7 +10,7 @@ use std::cell::Cell;
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_main};
-use vta_retry_benches::{paused_runtime, retry, retry_timer, runtime, success};
+use vta_retry_benches::{awaiting, paused_runtime, retry, retry_timer, runtime, success};
 
 /// The success path: the body succeeds at once.
 fn success_path(c: &mut Criterion) {
@@ -31,6 +31,11 @@ fn success_path(c: &mut Criterion) {
             let _ = black_box(success::vta_retry(black_box(1)).await);
         });
     });
+    group.bench_function("vta_retry_every_key", |b| {
+        b.to_async(&rt).iter(|| async {
+            let _ = black_box(success::vta_retry_every_key(black_box(1)).await);
+        });
+    });
     group.bench_function("backon", |b| {
         b.to_async(&rt).iter(|| async {
             let _ = black_box(success::backon(black_box(1)).await);
@@ -44,6 +49,33 @@ fn success_path(c: &mut Criterion) {
     group.bench_function("tokio_retry2", |b| {
         b.to_async(&rt).iter(|| async {
             let _ = black_box(success::tokio_retry2(black_box(1)).await);
+        });
+    });
+    group.finish();
+}
+
+/// The success path of a body that awaits and uses `?`.
+fn awaiting_path(c: &mut Criterion) {
+    let rt = runtime();
+    let mut group = c.benchmark_group("awaiting");
+    group.bench_function("plain", |b| {
+        b.to_async(&rt).iter(|| async {
+            let _ = black_box(awaiting::plain(black_box(1)).await);
+        });
+    });
+    group.bench_function("hand_written", |b| {
+        b.to_async(&rt).iter(|| async {
+            let _ = black_box(awaiting::hand_written(black_box(1)).await);
+        });
+    });
+    group.bench_function("vta_retry", |b| {
+        b.to_async(&rt).iter(|| async {
+            let _ = black_box(awaiting::vta_retry(black_box(1)).await);
+        });
+    });
+    group.bench_function("vta_retry_every_key", |b| {
+        b.to_async(&rt).iter(|| async {
+            let _ = black_box(awaiting::vta_retry_every_key(black_box(1)).await);
         });
     });
     group.finish();
@@ -110,6 +142,7 @@ fn retry_timer_path(c: &mut Criterion) {
 pub fn benches() {
     let mut criterion = Criterion::default().configure_from_args();
     success_path(&mut criterion);
+    awaiting_path(&mut criterion);
     retry_path(&mut criterion);
     retry_timer_path(&mut criterion);
 }

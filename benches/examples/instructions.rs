@@ -13,7 +13,7 @@
 
 use std::hint::black_box;
 
-use vta_retry_benches::success;
+use vta_retry_benches::{awaiting, success};
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -27,6 +27,13 @@ fn main() {
         "plain" => runtime.block_on(run(calls, success::plain)),
         "hand_written" => runtime.block_on(run(calls, success::hand_written)),
         "vta_retry" => runtime.block_on(run(calls, success::vta_retry)),
+        "vta_retry_every_key" => runtime.block_on(run(calls, success::vta_retry_every_key)),
+        "awaiting_plain" => runtime.block_on(run(calls, awaiting::plain)),
+        "awaiting_hand_written" => runtime.block_on(run(calls, awaiting::hand_written)),
+        "awaiting_vta_retry" => runtime.block_on(run(calls, awaiting::vta_retry)),
+        "awaiting_vta_retry_every_key" => {
+            runtime.block_on(run(calls, awaiting::vta_retry_every_key))
+        }
         "backon" => runtime.block_on(run(calls, success::backon)),
         "backon_attr" => runtime.block_on(run(calls, success::backon_attr)),
         "tokio_retry2" => runtime.block_on(run(calls, success::tokio_retry2)),

@@ -60,6 +60,13 @@ impl Retryable for BenchError {
     }
 }
 
+/// A cut attempt is worth another: needed by `timeout`.
+impl From<vta_retry_runtime::TimedOut> for BenchError {
+    fn from(_: vta_retry_runtime::TimedOut) -> Self {
+        Self::Transient
+    }
+}
+
 /// `Retryable::is_transient` as a function: the classifier backon and `#[backon]` take.
 pub fn is_transient(error: &BenchError) -> bool {
     error.is_transient()
@@ -130,6 +137,23 @@ pub mod success {
         Ok(black_box(black_box(x) + 1))
     }
 
+    /// `#[vta_retry]` with every key set: the cost of what a production policy adds.
+    #[vta_retry_runtime::vta_retry(
+        policy = super::BASE_POLICY,
+        attempts = 3,
+        backoff = "500ms..1s",
+        jitter = "full",
+        timeout = "5s",
+        max_elapsed = "10s",
+        max_hint = "30s",
+        retry_if = is_transient,
+        on_retry = super::on_retry,
+        budget = super::BUDGET
+    )]
+    pub async fn vta_retry_every_key(x: u64) -> Result<u64, BenchError> {
+        Ok(black_box(black_box(x) + 1))
+    }
+
     /// backon's policy: 2 retries after the first call, 500 ms doubling up to 1 s, no jitter.
     pub fn backon_policy() -> ExponentialBuilder {
         ExponentialBuilder::new()
@@ -163,6 +187,84 @@ pub mod success {
             outcome.map_err(classify)
         })
         .await
+    }
+}
+
+/// The team-wide policy the every-key variants start from.
+pub const BASE_POLICY: vta_retry_runtime::Policy = vta_retry_runtime::Policy::DEFAULT;
+
+/// The retry budget the every-key variants share: on the success path, each call refills it.
+pub static BUDGET: vta_retry_runtime::RetryBudget = vta_retry_runtime::RetryBudget::new(100, 0.1);
+
+/// The every-key variants' hook: never called on the success path.
+pub fn on_retry(error: &BenchError, event: &vta_retry_runtime::RetryEvent) {
+    black_box((error, event.attempt()));
+}
+
+/// The success path of a body shaped like a real call: it awaits another `async fn` and uses `?`
+/// on its result, which no retry wrapper can run in place (`#[vta_retry]` runs it as a future of
+/// its own, whose polls carry the call's context). The awaited call is ready at once.
+pub mod awaiting {
+    use std::hint::black_box;
+
+    use vta_retry_runtime::Retryable as _;
+
+    use super::{ATTEMPTS, BenchError, FIRST_WAIT, MAX_WAIT, is_transient};
+
+    /// The awaited call.
+    #[inline]
+    async fn fetch(x: u64) -> Result<u64, BenchError> {
+        Ok(black_box(x))
+    }
+
+    /// The limit: the body as a plain `async fn`.
+    pub async fn plain(x: u64) -> Result<u64, BenchError> {
+        let value = fetch(x).await?;
+        Ok(black_box(value + 1))
+    }
+
+    /// The careful hand-written loop: the body rewritten without `?`, so that it can run in
+    /// place, matching on the awaited result.
+    pub async fn hand_written(x: u64) -> Result<u64, BenchError> {
+        let mut wait = FIRST_WAIT;
+        let mut attempt = 1;
+        loop {
+            match fetch(x).await {
+                Ok(value) => return Ok(black_box(value + 1)),
+                Err(error) if error.is_transient() && attempt < ATTEMPTS => {
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(MAX_WAIT);
+                    attempt += 1;
+                }
+                Err(error) => return Err(error),
+            }
+        }
+    }
+
+    /// `#[vta_retry]` on the body as written.
+    #[vta_retry_runtime::vta_retry(attempts = 3, backoff = "500ms..1s")]
+    pub async fn vta_retry(x: u64) -> Result<u64, BenchError> {
+        let value = fetch(x).await?;
+        Ok(black_box(value + 1))
+    }
+
+    /// `#[vta_retry]` with every key set: its attempt is bounded by a timeout, whose timer is
+    /// started only if the attempt waits.
+    #[vta_retry_runtime::vta_retry(
+        policy = super::BASE_POLICY,
+        attempts = 3,
+        backoff = "500ms..1s",
+        jitter = "full",
+        timeout = "5s",
+        max_elapsed = "10s",
+        max_hint = "30s",
+        retry_if = is_transient,
+        on_retry = super::on_retry,
+        budget = super::BUDGET
+    )]
+    pub async fn vta_retry_every_key(x: u64) -> Result<u64, BenchError> {
+        let value = fetch(x).await?;
+        Ok(black_box(value + 1))
     }
 }
 
