@@ -98,6 +98,26 @@ impl Call {
             .map_or(Duration::ZERO, |started| started.elapsed())
     }
 
+    /// Publishes the context of the attempt about to run, deciding at the call's first poll
+    /// whether it owns retry; a call that does not is said to have collapsed, once.
+    #[inline]
+    fn publish(&mut self, max_attempts: u32, span: &AttemptSpan) -> Option<Published> {
+        let first_poll = self.ownership == Ownership::UNKNOWN;
+        let published = Published::enter(&mut self.ownership, self.attempt, max_attempts);
+        if first_poll && published.is_none() {
+            span.collapsed();
+        }
+        published
+    }
+
+    /// Withdraws what [`Call::publish`] published, keeping a serial number drawn meanwhile.
+    #[inline]
+    fn withdraw(&mut self, published: Option<Published>) {
+        if let Some(published) = published {
+            published.leave(&mut self.ownership);
+        }
+    }
+
     /// After a successful attempt: the budget is refilled by the call that owns retry.
     #[inline]
     fn succeeded(&self, policy: Policy) {
@@ -211,15 +231,9 @@ impl<L> AttemptBounds<L> {
         // The context is published for exactly the time the attempt's code runs; the first poll
         // also decides whether this call owns retry (it does unless polled inside another's
         // attempt).
-        let first_poll = call.ownership == Ownership::UNKNOWN;
-        let published = Published::enter(&mut call.ownership, call.attempt, *this.max_attempts);
+        let published = call.publish(*this.max_attempts, this.span);
         let polled = future.poll(cx);
-        if let Some(published) = published {
-            published.leave(&mut call.ownership);
-        }
-        if first_poll && call.ownership == Ownership::NESTED {
-            this.span.collapsed();
-        }
+        call.withdraw(published);
         if let Poll::Ready(outcome) = polled {
             return Poll::Ready(outcome);
         }
@@ -251,11 +265,7 @@ impl InPlace {
     #[inline]
     pub fn enter(call: &mut Call, function: &'static str, policy: Policy) -> Self {
         let span = AttemptSpan::for_attempt(function, call.attempt);
-        let first_poll = call.ownership == Ownership::UNKNOWN;
-        let published = Published::enter(&mut call.ownership, call.attempt, policy.attempts());
-        if first_poll && published.is_none() {
-            span.collapsed();
-        }
+        let published = call.publish(policy.attempts(), &span);
         Self {
             published,
             _span: span.enter_until_dropped(),
@@ -266,9 +276,7 @@ impl InPlace {
     #[inline]
     pub fn leave(self, call: &mut Call) {
         let Self { published, _span } = self;
-        if let Some(published) = published {
-            published.leave(&mut call.ownership);
-        }
+        call.withdraw(published);
     }
 }
 
