@@ -171,7 +171,7 @@ proptest! {
 
 // ---- what the function form accepts and reports ----
 
-static EVENTS: Mutex<Vec<(&'static str, u32, Duration)>> = Mutex::new(Vec::new());
+static EVENTS: Mutex<Vec<(String, u32, Duration)>> = Mutex::new(Vec::new());
 
 #[tokio::test(start_paused = true)]
 async fn label_retry_if_and_on_retry_are_options_of_the_call() {
@@ -183,10 +183,11 @@ async fn label_retry_if_and_on_retry_are_options_of_the_call() {
         // The parameter's type is inferred from the operation's error.
         .retry_if(|fault| matches!(fault, Fault::Permanent(_)))
         .on_retry(|_, retry: &RetryEvent| {
-            EVENTS
-                .lock()
-                .unwrap()
-                .push((retry.function(), retry.attempt(), retry.wait()));
+            EVENTS.lock().unwrap().push((
+                retry.function().to_owned(),
+                retry.attempt(),
+                retry.wait(),
+            ));
         })
         .await;
     assert_eq!(value, Ok(3));
@@ -194,8 +195,8 @@ async fn label_retry_if_and_on_retry_are_options_of_the_call() {
     assert_eq!(
         *EVENTS.lock().unwrap(),
         [
-            ("create persona signing key", 1, ms(40)),
-            ("create persona signing key", 2, ms(40))
+            ("create persona signing key".to_owned(), 1, ms(40)),
+            ("create persona signing key".to_owned(), 2, ms(40))
         ]
     );
 }

@@ -368,9 +368,10 @@ async fn jitter_never_shortens_a_wait_below_the_hint() {
 
 // ---- on_retry ----
 
-static EVENTS: Mutex<Vec<(String, RetryEvent)>> = Mutex::new(Vec::new());
+static EVENTS: Mutex<Vec<(String, RetryEvent<'static>)>> = Mutex::new(Vec::new());
 
-fn record(error: &ApiError, retry: &RetryEvent) {
+/// The attribute names the function with a `&'static str`, so its events can be kept.
+fn record(error: &ApiError, retry: &RetryEvent<'static>) {
     EVENTS.lock().unwrap().push((format!("{error:?}"), *retry));
 }
 

@@ -57,7 +57,7 @@ use syn::parse::ParseStream;
 use syn::spanned::Spanned;
 use syn::{Attribute, Data, DeriveInput, ExprPath, Fields, Generics, Member, Meta, Path, Type};
 
-use crate::parse::Errors;
+use crate::diagnostics::Errors;
 use crate::runtime_path;
 
 /// The whole derive: parse, validate, expand; or, on any error, every error found and an impl
@@ -894,20 +894,7 @@ fn member_name(member: &Member) -> String {
 
 /// A type as the user would write it: `Option<u64>`, not `Option < u64 >`.
 fn display_type(ty: &Type) -> String {
-    let mut text = ty.to_token_stream().to_string();
-    for (spaced, tight) in [
-        (" < ", "<"),
-        ("< ", "<"),
-        (" <", "<"),
-        (" >", ">"),
-        (" :: ", "::"),
-        (":: ", "::"),
-        (" ,", ","),
-        ("& ", "&"),
-    ] {
-        text = text.replace(spaced, tight);
-    }
-    text
+    crate::tokens::as_written(&ty.to_token_stream())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -964,6 +951,8 @@ pub fn expand(plan: &Plan) -> TokenStream {
             }
         }
     });
+    let in_progress = delegated(shape, "in_progress", krate);
+    let key_reused = delegated(shape, "idempotency_key_reused", krate);
     quote! {
         #[automatically_derived]
         impl #impl_generics #krate::Retryable for #ident #ty_generics #where_clause {
@@ -971,8 +960,53 @@ pub fn expand(plan: &Plan) -> TokenStream {
                 #is_transient
             }
             #retry_after
+            #in_progress
+            #key_reused
         }
     }
+}
+
+/// A `fn method(&self) -> bool` of `Retryable` that a delegating case answers from its field,
+/// and every other case with `false`; nothing when no case delegates (the default is `false`).
+fn delegated(shape: &Shape, method: &str, krate: &Path) -> Option<TokenStream> {
+    let method = Ident::new(method, Span::call_site());
+    let delegates = |case: &Case| matches!(case.rule, Rule::Delegate(..));
+    let body = match shape {
+        Shape::Struct(case) => match &case.rule {
+            Rule::Delegate(member, ty) => {
+                quote_spanned!(ty.span()=> <#ty as #krate::Retryable>::#method(&self.#member))
+            }
+            _ => return None,
+        },
+        Shape::Enum(variants) => {
+            if !variants.iter().any(|(_, case)| delegates(case)) {
+                return None;
+            }
+            let arms = variants
+                .iter()
+                .filter_map(|(variant, case)| match &case.rule {
+                    Rule::Delegate(member, ty) => {
+                        let inner = generated("__vta_inner", ty.span());
+                        let call =
+                            quote_spanned!(ty.span()=> <#ty as #krate::Retryable>::#method(#inner));
+                        Some(quote!(Self::#variant { #member: #inner, .. } => #call,))
+                    }
+                    _ => None,
+                });
+            quote! {
+                #[allow(unreachable_patterns)]
+                match self {
+                    #(#arms)*
+                    _ => false,
+                }
+            }
+        }
+    };
+    Some(quote! {
+        fn #method(&self) -> bool {
+            #body
+        }
+    })
 }
 
 /// What a derive with errors emits beside them: an impl that never retries, so the functions
@@ -1087,7 +1121,7 @@ fn hint_value(hint: &Hint, value: &Ident) -> TokenStream {
 fn call_transient_if(path: &ExprPath) -> TokenStream {
     let span = path.span();
     let name = generated("__vta_transient_if", span);
-    let signature = crate::expand::respan(quote!(fn(&Self) -> bool), span);
+    let signature = crate::tokens::respan(quote!(fn(&Self) -> bool), span);
     quote_spanned! {span=>
         {
             let #name: #signature = #path;

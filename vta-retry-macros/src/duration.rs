@@ -36,6 +36,13 @@ pub enum DurationError {
         /// The part read as a unit.
         unit: String,
     },
+    /// A space between the number and its unit, such as `500 ms`.
+    SpaceBeforeUnit {
+        /// The whole text given.
+        text: String,
+        /// The text without the space.
+        joined: String,
+    },
     /// More than `Duration::MAX`.
     Overflow(String),
     /// A fraction finer than one nanosecond, such as `0.5ns`.
@@ -62,6 +69,9 @@ impl fmt::Display for DurationError {
                     f,
                     "unknown unit `{unit}` in `{text}`: expected one of {UNIT_LIST}"
                 )
+            }
+            Self::SpaceBeforeUnit { text, joined } => {
+                write!(f, "`{text}` has a space before its unit: write `{joined}`")
             }
             Self::Overflow(text) => {
                 write!(
@@ -97,6 +107,15 @@ pub fn parse_duration(text: &str) -> Result<Duration, DurationError> {
     }
     if unit.is_empty() {
         return Err(DurationError::MissingUnit(trimmed.to_owned()));
+    }
+    let unit_after_space = unit.trim_start();
+    if unit_after_space.len() < unit.len()
+        && UNITS.iter().any(|(name, _)| *name == unit_after_space)
+    {
+        return Err(DurationError::SpaceBeforeUnit {
+            text: trimmed.to_owned(),
+            joined: format!("{number}{unit_after_space}"),
+        });
     }
     let Some(&(_, unit_nanos)) = UNITS.iter().find(|(name, _)| *name == unit) else {
         return Err(DurationError::UnknownUnit {
@@ -217,8 +236,23 @@ mod tests {
             parse_duration("500"),
             Err(DurationError::MissingUnit(_))
         ));
+        assert_eq!(
+            parse_duration("500 ms"),
+            Err(DurationError::SpaceBeforeUnit {
+                text: "500 ms".into(),
+                joined: "500ms".into()
+            })
+        );
+        assert_eq!(
+            DurationError::SpaceBeforeUnit {
+                text: "1.5 s".into(),
+                joined: "1.5s".into()
+            }
+            .to_string(),
+            "`1.5 s` has a space before its unit: write `1.5s`"
+        );
         assert!(matches!(
-            parse_duration("5 s"),
+            parse_duration("5 sec"),
             Err(DurationError::UnknownUnit { .. })
         ));
         assert_eq!(

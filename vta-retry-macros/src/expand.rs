@@ -70,8 +70,10 @@ use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Expr, ExprPath, ReturnType, Signature, Type};
 
+use crate::arguments::{SelfName, fresh_arguments, rename_self};
 use crate::parse::JitterKind;
 use crate::parse::{Body, FutureBody, RetryFn};
+use crate::tokens::{generated, respan};
 use crate::validate::{AttemptCount, Config};
 
 /// Rewrites `function` into its retry loop under the checked `config`.
@@ -91,7 +93,15 @@ pub fn expand(function: RetryFn, config: &Config) -> TokenStream {
             let open = body.span_open();
             let (inner_attrs, body) = split_inner_attributes(&body);
             let body = release_instrument_captures(body);
-            let retry_loop = retry_loop(&sig, &body, open, outcome.as_ref(), ret_span, config);
+            let retry_loop = retry_loop(
+                &sig,
+                &body,
+                open,
+                outcome.as_ref(),
+                ret_span,
+                config,
+                SelfName::Keyword,
+            );
             // The function's braces are the user's, so that rustc's suggestions that wrap or
             // prefix the body land in the user's code, not on the attribute.
             let mut block = Group::new(Delimiter::Brace, quote!(#(#inner_attrs)* #retry_loop));
@@ -112,8 +122,15 @@ pub fn expand(function: RetryFn, config: &Config) -> TokenStream {
                 body.set_span(attempt.brace_token.span.join());
                 let open = attempt.brace_token.span.open();
                 let outcome = erase_impl_trait(outcome);
-                let retry_loop =
-                    retry_loop(&sig, &body, open, Some(&outcome), outcome.span(), config);
+                let retry_loop = retry_loop(
+                    &sig,
+                    &body,
+                    open,
+                    Some(&outcome),
+                    outcome.span(),
+                    config,
+                    SelfName::AsyncTrait,
+                );
                 attempt.stmts = vec![syn::Stmt::Expr(syn::Expr::Verbatim(retry_loop), None)];
             }
             quote!(#(#attrs)* #vis #sig #block)
@@ -125,6 +142,7 @@ pub fn expand(function: RetryFn, config: &Config) -> TokenStream {
 
 /// The statements of the retry loop around `body` (whose `{` is at `body_open`), which
 /// evaluates to `outcome`.
+#[allow(clippy::too_many_arguments)]
 fn retry_loop(
     sig: &Signature,
     body: &Group,
@@ -132,6 +150,7 @@ fn retry_loop(
     outcome: Option<&Type>,
     ret_span: Span,
     config: &Config,
+    self_name: SelfName,
 ) -> TokenStream {
     let krate = &config.crate_path;
     let private = quote!(#krate::__private);
@@ -143,6 +162,19 @@ fn retry_loop(
     let function = sig.ident.to_string();
 
     let (attempts_item, policy) = policy_tokens(sig, config, &private);
+    // Each attempt starts from the arguments as passed: `mut` ones are rebound first.
+    let (fresh, renames_self) = fresh_arguments(sig, self_name, &private);
+    let body = &if renames_self {
+        regroup(body, rename_self(body.stream()))
+    } else {
+        body.clone()
+    };
+    let (holds_vta_key, needs_vta_sdk) = vta_key(config, outcome, &private);
+    let start = if holds_vta_key {
+        quote!(#private::Call::start_keyed)
+    } else {
+        quote!(#private::Call::start)
+    };
     // The error type, where the return type names it (not through `impl Trait`).
     let error_type = outcome
         .filter(|ty| !mentions_infer(ty.to_token_stream()))
@@ -161,28 +193,7 @@ fn retry_loop(
     // attempt. The `async` keyword is spanned at the body, so a body that moves an owned argument
     // is reported at the user's code, and rustc's only suggestion is to clone it there.
     //
-    // The fake return edge ties the block's output to the declared type before the body is
-    // read, so that every exit of the body is checked against it: `Ok(Box::new(x))` coerces to
-    // `Result<Box<dyn Trait>, E>`, and `?` knows which error to convert into.
-    let fake_return = outcome.map(|ty| {
-        let fake = generated("__vta_declared");
-        quote_spanned! {ret_span=>
-            #[allow(
-                unknown_lints,
-                unreachable_code,
-                clippy::diverging_sub_expression,
-                clippy::empty_loop,
-                clippy::let_unit_value,
-                clippy::let_with_type_underscore,
-                clippy::needless_return,
-                clippy::unreachable
-            )]
-            if false {
-                let #fake: #ty = loop {};
-                return #fake;
-            }
-        }
-    });
+    let fake_return = outcome.map(|ty| fake_return_edge(ty, ret_span));
     let reports_elapsed = config.on_retry.is_some();
     let outcome_type = outcome.map(|ty| quote!(: #ty));
     let conversion = timeout_conversion(
@@ -204,20 +215,27 @@ fn retry_loop(
             TimeoutConversion::Converter(to_error) => quote!(let _ = #to_error;),
             TimeoutConversion::NoTimeout(assertion) => quote!(#assertion;),
         });
-        return in_place_loop(
+        let fresh_body = regroup(body, quote!(#fresh #body));
+        let retry_loop = in_place_loop(
             &private,
-            attempts_item.as_ref(),
-            conversion.as_ref(),
+            &start,
             &policy,
             reports_elapsed,
             outcome_type.as_ref(),
             &function,
-            body,
+            &fresh_body,
             &after_attempt,
         );
+        let retry_loop = held(retry_loop, holds_vta_key, &private);
+        return quote! {
+            #attempts_item
+            #needs_vta_sdk
+            #conversion
+            #retry_loop
+        };
     }
     let statements = body.stream();
-    let mut block = Group::new(Delimiter::Brace, quote!(#fake_return #statements));
+    let mut block = Group::new(Delimiter::Brace, quote!(#fake_return #fresh #statements));
     // At the opening brace only: an error about the attempt as a whole (a moved argument) points
     // there rather than underlining the whole body.
     block.set_span(body_open);
@@ -225,9 +243,8 @@ fn retry_loop(
 
     let attempt = attempt_tokens(sig, &private, &policy, conversion.as_ref(), &future);
 
-    quote! {
-        #attempts_item
-        let mut #call = #private::Call::start(#policy, #reports_elapsed);
+    let retry_loop = quote! {
+        let mut #call = #start(#policy, #reports_elapsed);
         loop {
             let #wait = {
                 let #outcome_name #outcome_type = #attempt.await;
@@ -241,7 +258,89 @@ fn retry_loop(
                 #private::sleep(#wait).await;
             }
         }
+    };
+    let retry_loop = held(retry_loop, holds_vta_key, &private);
+    quote! {
+        #attempts_item
+        #needs_vta_sdk
+        #retry_loop
     }
+}
+
+/// The retry loop, run under one VTA idempotency key when the call holds one: in an `async`
+/// block of its own (its `return`s end the block), which the runtime runs inside vta-sdk's
+/// key scope.
+fn held(retry_loop: TokenStream, holds_vta_key: bool, private: &TokenStream) -> TokenStream {
+    if holds_vta_key {
+        quote!(#private::hold_vta_key(async { #retry_loop }).await)
+    } else {
+        retry_loop
+    }
+}
+
+/// Whether the call holds one VTA idempotency key across its attempts: asked for, or implied by
+/// the error type, `VtaError`; and, for `vta_key = true`, the check that the runtime has vta-sdk.
+fn vta_key(
+    config: &Config,
+    outcome: Option<&Type>,
+    private: &TokenStream,
+) -> (bool, Option<TokenStream>) {
+    match config.vta_key {
+        Some((true, span)) => {
+            let private = respan(private.clone(), span);
+            let check = quote_spanned!(span=> #private::vta_key_needs_vta_sdk::<()>(););
+            (true, Some(check))
+        }
+        Some((false, _)) => (false, None),
+        None => (outcome.is_some_and(names_vta_error), None),
+    }
+}
+
+/// Whether `outcome` is `Result<_, VtaError>` (however `Result` and `VtaError` are reached):
+/// the error type whose calls hold one VTA idempotency key unless `vta_key = false`.
+fn names_vta_error(outcome: &Type) -> bool {
+    let Type::Path(path) = outcome else {
+        return false;
+    };
+    let Some(last) = path.path.segments.last() else {
+        return false;
+    };
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+        return false;
+    };
+    let error = args.args.iter().nth(1);
+    matches!(error, Some(syn::GenericArgument::Type(Type::Path(error)))
+        if error.path.segments.last().is_some_and(|segment| segment.ident == "VtaError"))
+}
+
+/// The fake return edge: it ties the attempt's output to the declared type before the body is
+/// read, so that every exit of the body is checked against it: `Ok(Box::new(x))` coerces to
+/// `Result<Box<dyn Trait>, E>`, and `?` knows which error to convert into.
+fn fake_return_edge(outcome: &Type, ret_span: Span) -> TokenStream {
+    let fake = generated("__vta_declared");
+    quote_spanned! {ret_span=>
+        #[allow(
+            unknown_lints,
+            unreachable_code,
+            clippy::diverging_sub_expression,
+            clippy::empty_loop,
+            clippy::let_unit_value,
+            clippy::let_with_type_underscore,
+            clippy::needless_return,
+            clippy::unreachable
+        )]
+        if false {
+            let #fake: #outcome = loop {};
+            return #fake;
+        }
+    }
+}
+
+/// `tokens` in braces at `body`'s place.
+fn regroup(body: &Group, tokens: TokenStream) -> Group {
+    let mut group = Group::new(Delimiter::Brace, tokens);
+    group.set_span(body.span());
+    group
 }
 
 /// The loop of a body that runs in place (see [`runs_in_place`]), with the attempt's context
@@ -249,8 +348,7 @@ fn retry_loop(
 #[allow(clippy::too_many_arguments)]
 fn in_place_loop(
     private: &TokenStream,
-    attempts_item: Option<&TokenStream>,
-    conversion: Option<&TokenStream>,
+    start: &TokenStream,
     policy: &TokenStream,
     reports_elapsed: bool,
     outcome_type: Option<&TokenStream>,
@@ -267,14 +365,12 @@ fn in_place_loop(
     // way to a retry: a local that was borrowed is kept in the future until its scope ends,
     // so one scoped to the whole loop would be written to the future on every call.
     quote! {
-        #attempts_item
-        #conversion
         let mut #parked: ::core::option::Option<#private::Call> = ::core::option::Option::None;
         loop {
             let #wait = {
                 let mut #call = match #parked {
                     ::core::option::Option::Some(#call) => #call,
-                    ::core::option::Option::None => #private::Call::start(#policy, #reports_elapsed),
+                    ::core::option::Option::None => #start(#policy, #reports_elapsed),
                 };
                 let #outcome_name #outcome_type = {
                     let #in_place = #private::InPlace::enter(&mut #call, #function, #policy);
@@ -326,22 +422,31 @@ fn after_attempt_tokens(
         Some(path) => coerced(
             path,
             error_type,
-            |error| quote!(fn(&#error, &#private::RetryEvent)),
+            HookKey::OnRetry,
+            private,
+            |error| quote!(fn(&#error, &#private::RetryEvent<'static>)),
         ),
     };
     let describe = quote_spanned!(ret_span=> #callee_private::describer!(&#outcome_at_ret));
+    let hints = quote_spanned!(ret_span=> #callee_private::hints!(&#outcome_at_ret));
     match &config.retry_if {
         // A closure is passed straight to a `FnOnce(&E) -> bool` bound, which infers its
         // parameter's type.
         Some(closure @ Expr::Closure(_)) => quote_spanned! {ret_span=>
-            #callee_private::after_attempt_if(#policy, &mut #call, #function, { &#outcome_at_ret }, #closure, #on_retry, #describe)
+            #callee_private::after_attempt_if(#policy, &mut #call, #function, { &#outcome_at_ret }, #closure, #hints, #on_retry, #describe)
         },
         // A path is coerced to the function pointer it must be (passed straight to the bound,
         // rustc would suggest wrapping it in a closure that cannot compile).
         Some(path) => {
-            let retry_if = coerced(path, error_type, |error| quote!(fn(&#error) -> bool));
+            let retry_if = coerced(
+                path,
+                error_type,
+                HookKey::RetryIf,
+                private,
+                |error| quote!(fn(&#error) -> bool),
+            );
             quote_spanned! {ret_span=>
-                #callee_private::after_attempt_if(#policy, &mut #call, #function, { &#outcome_at_ret }, #retry_if, #on_retry, #describe)
+                #callee_private::after_attempt_if(#policy, &mut #call, #function, { &#outcome_at_ret }, #retry_if, #hints, #on_retry, #describe)
             }
         }
         None => quote_spanned! {ret_span=>
@@ -564,11 +669,24 @@ fn policy_tokens(
             overrides.push(quote!(.#setter(#value)));
         }
     }
-    // By reference to the `static`, through the setter's `&'static RetryBudget`: a path to
-    // anything else is a type mismatch at the path.
+    // By reference to the `static`, through a `static` of the expansion's own: a `const` (a new
+    // budget at every use, which would never throttle) is an error that suggests a `static`, and
+    // a path to anything else is a type mismatch at the path. Where an item cannot name it
+    // (`Self::BUDGET`), the reference is taken in place.
     if let Some(budget) = &config.budget {
-        let reference = quote_spanned!(budget.span()=> &#budget);
-        overrides.push(quote!(.with_budget(#reference)));
+        let span = budget.span();
+        if names_no_generics(budget, sig) {
+            let item = generated("__VTA_BUDGET");
+            let budget_type = respan(quote!(#private::RetryBudget), span);
+            let items = attempts_item.get_or_insert_with(TokenStream::new);
+            items.extend(quote_spanned! {span=>
+                static #item: &#budget_type = &#budget;
+            });
+            overrides.push(quote!(.with_budget(#item)));
+        } else {
+            let reference = quote_spanned!(span=> &#budget);
+            overrides.push(quote!(.with_budget(#reference)));
+        }
     }
     (attempts_item, quote!(const { #base #(#overrides)* }))
 }
@@ -576,9 +694,15 @@ fn policy_tokens(
 /// A path to a function, coerced to the function pointer type `signature(error)`, so that a
 /// function of another signature is a type mismatch at the path, naming both types. Where the
 /// error type is hidden behind `impl Trait`, the path as it is.
+///
+/// A function that takes the error by value gets an error of its own that says the error is
+/// passed by reference, found by the runtime's `SignatureProbe`; any other mismatch is left to
+/// the coercion.
 fn coerced(
     path: &Expr,
     error: Option<&TokenStream>,
+    key: HookKey,
+    private: &TokenStream,
     signature: impl FnOnce(&TokenStream) -> TokenStream,
 ) -> TokenStream {
     let Some(error) = error else {
@@ -586,12 +710,28 @@ fn coerced(
     };
     let name = generated("__vta_function");
     let signature = respan(signature(error), path.span());
+    let private = respan(private.clone(), path.span());
+    let (method, function) = match key {
+        HookKey::RetryIf => (quote!(retry_if), quote!(retry_if_function)),
+        HookKey::OnRetry => (quote!(on_retry), quote!(on_retry_function)),
+    };
     quote_spanned! {path.span()=>
         {
-            let #name: #signature = #path;
+            #[allow(unused_imports)]
+            use #private::{FunctionAsWritten as _, OnRetryByValue as _, RetryIfByValue as _};
+            let #name: #signature = #private::#function::<#error, _>(
+                (&&#private::SignatureProbe::<#error, _>::of(&#path)).#method(#path),
+            );
             #name
         }
     }
+}
+
+/// The key a function path is given to.
+#[derive(Clone, Copy)]
+enum HookKey {
+    RetryIf,
+    OnRetry,
 }
 
 /// The body's leading inner attributes (`#![allow(…)]`), which belong at the top of the
@@ -712,31 +852,10 @@ fn names_no_generics(path: &ExprPath, sig: &Signature) -> bool {
     path.qself.is_none() && first.ident != "Self" && first.ident != "self" && !generic
 }
 
-fn generated(name: &str) -> Ident {
-    Ident::new(name, Span::mixed_site())
-}
-
 fn duration_tokens(duration: Duration) -> TokenStream {
     let secs = duration.as_secs();
     let nanos = duration.subsec_nanos();
     quote!(::core::time::Duration::new(#secs, #nanos))
-}
-
-/// The same tokens, each at `span`: for generated paths that an error may point at.
-pub(crate) fn respan(tokens: TokenStream, span: Span) -> TokenStream {
-    tokens
-        .into_iter()
-        .map(|mut tree| {
-            if let TokenTree::Group(group) = &tree {
-                let mut respanned = Group::new(group.delimiter(), respan(group.stream(), span));
-                respanned.set_span(span);
-                tree = TokenTree::Group(respanned);
-            } else {
-                tree.set_span(span);
-            }
-            tree
-        })
-        .collect()
 }
 
 #[cfg(test)]

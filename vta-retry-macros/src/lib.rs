@@ -13,11 +13,14 @@
 #![deny(missing_docs)]
 #![warn(clippy::pedantic)]
 
+mod arguments;
 mod derive;
+mod diagnostics;
 mod duration;
 mod expand;
 mod parse;
 mod runtime_path;
+mod tokens;
 mod validate;
 
 #[cfg(test)]

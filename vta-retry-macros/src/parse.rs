@@ -11,10 +11,11 @@ use quote::ToTokens;
 use syn::parse::{Parse, ParseStream, Parser};
 use syn::{Attribute, Expr, ExprPath, Ident, Lit, Path, Signature, Visibility};
 
+use crate::diagnostics::{Errors, closest};
 use crate::duration::{DurationError, parse_duration};
 
 /// The keys the attribute accepts, in the order the docs list them.
-pub const KEYS: [&str; 11] = [
+pub const KEYS: [&str; 12] = [
     "attempts",
     "backoff",
     "jitter",
@@ -25,6 +26,7 @@ pub const KEYS: [&str; 11] = [
     "on_retry",
     "budget",
     "policy",
+    "vta_key",
     "crate",
 ];
 
@@ -52,6 +54,8 @@ pub struct Args {
     pub budget: Option<ExprPath>,
     /// `policy = PATH`, a `const` `Policy` the other keys override.
     pub policy: Option<ExprPath>,
+    /// `vta_key = true | false`, with the literal's span.
+    pub vta_key: Option<(bool, Span)>,
     /// `crate = path`.
     pub crate_path: Option<Path>,
 }
@@ -209,6 +213,7 @@ impl Args {
             "on_retry" => set_once(&mut self.on_retry, &key, fn_value("on_retry"), value),
             "budget" => set_once(&mut self.budget, &key, path_value("budget"), value),
             "policy" => set_once(&mut self.policy, &key, path_value("policy"), value),
+            "vta_key" => set_once(&mut self.vta_key, &key, parse_vta_key, value),
             _ => set_once(&mut self.crate_path, &key, parse_crate_path, value),
         }
     }
@@ -238,31 +243,42 @@ fn key_list() -> String {
 fn unknown_key_message(name: &str) -> String {
     let hint = match name {
         "attempt" | "retries" | "max_retries" | "max_attempts" | "tries" | "times" => {
-            "; did you mean `attempts`? It counts every call, the first included"
+            "did you mean `attempts`? It counts every call, the first included"
         }
-        "delay" | "wait" | "backoffs" | "interval" | "sleep" => "; did you mean `backoff`?",
+        "delay" | "wait" | "backoffs" | "interval" | "sleep" => "did you mean `backoff`?",
         "retry_on" | "when" | "if" | "classifier" | "is_transient" | "retryable" => {
-            "; did you mean `retry_if`?"
+            "did you mean `retry_if`?"
         }
-        "krate" | "crate_path" | "runtime" => "; did you mean `crate`?",
+        "krate" | "crate_path" | "runtime" => "did you mean `crate`?",
         "deadline" | "total_timeout" | "max_duration" | "max_time" | "max_elapsed_time" => {
-            "; did you mean `max_elapsed`? It bounds the whole call"
+            "did you mean `max_elapsed`? It bounds the whole call"
         }
         "attempt_timeout" | "per_attempt_timeout" | "timeout_per_attempt" => {
-            "; did you mean `timeout`? It bounds each attempt"
+            "did you mean `timeout`? It bounds each attempt"
         }
         "on_error" | "notify" | "hook" | "on_failure" | "before_retry" => {
-            "; did you mean `on_retry`?"
+            "did you mean `on_retry`?"
         }
-        "randomize" | "randomization" | "spread" => "; did you mean `jitter`?",
-        "max_retry_after" | "retry_after" | "max_wait" => "; did you mean `max_hint`?",
-        "config" | "defaults" | "base" => "; did you mean `policy`?",
+        "randomize" | "randomization" | "spread" => "did you mean `jitter`?",
+        "max_retry_after" | "retry_after" | "max_wait" => "did you mean `max_hint`?",
+        "config" | "defaults" | "base" => "did you mean `policy`?",
         "retry_budget" | "throttle" | "throttling" | "quota" | "retry_quota" => {
-            "; did you mean `budget`?"
+            "did you mean `budget`?"
+        }
+        "idempotency_key" | "idempotent" | "key" | "vta_idempotency_key" | "keyed" => {
+            "did you mean `vta_key`? It sends one VTA idempotency key with every attempt"
         }
         _ => "",
     };
-    format!("unknown key `{name}`; the keys are {}{hint}", key_list())
+    let suggestion = match hint {
+        "" => closest(name, &KEYS).map(|meant| format!("did you mean `{meant}`? ")),
+        hint => Some(format!("{hint}; ")),
+    };
+    format!(
+        "unknown key `{name}`; {}the keys are {}",
+        suggestion.unwrap_or_default(),
+        key_list()
+    )
 }
 
 fn missing_value_message(name: &str) -> String {
@@ -277,6 +293,7 @@ fn missing_value_message(name: &str) -> String {
         "on_retry" => "on_retry = path::to::log_retry",
         "budget" => "budget = path::to::BUDGET",
         "policy" => "policy = path::to::POLICY",
+        "vta_key" => "vta_key = true",
         _ => "crate = path::to::vta_retry_runtime",
     };
     format!("`{name}` needs a value, such as `{example}`")
@@ -481,11 +498,55 @@ fn parse_path_value<T>(
             ),
         ));
     }
+    let whole = input.fork().parse::<TokenStream>()?;
     let value =
         parse(input).map_err(|e| syn::Error::new(e.span(), format!("`{key}` takes {hint}")))?;
+    if !input.is_empty() && matches!(key, "policy" | "budget") {
+        return Err(syn::Error::new_spanned(&whole, item_expected(key, &whole)));
+    }
     expect_end(input, key)?;
     Ok(value)
 }
+
+/// For `policy = Policy::DEFAULT.with_attempts(5)`, `budget = RetryBudget::new(10, 0.1)`: the key
+/// names an item, and the message shows the item to write.
+fn item_expected(key: &str, expression: &TokenStream) -> String {
+    let expression = crate::tokens::as_written(expression);
+    if key == "policy" {
+        format!(
+            "`policy` takes the path of a `const`, not an expression: define it once, \
+             `const POLICY: Policy = {expression};`, and write `policy = POLICY`"
+        )
+    } else {
+        format!(
+            "`budget` takes the path of a `static`, not an expression: a budget is one `static` shared by \
+             every function that names it, so define it once, `static BUDGET: RetryBudget = {expression};`, \
+             and write `budget = BUDGET`"
+        )
+    }
+}
+
+/// `vta_key = true` or `vta_key = false`.
+fn parse_vta_key(input: ParseStream) -> syn::Result<(bool, Span)> {
+    let value = match next_value(input)? {
+        Ok(Lit::Bool(value)) => (value.value, value.span),
+        Ok(Lit::Str(text)) if matches!(text.value().as_str(), "true" | "false") => {
+            return Err(syn::Error::new(
+                text.span(),
+                format!(
+                    "`vta_key` takes `true` or `false`, not a string: write `vta_key = {}`",
+                    text.value()
+                ),
+            ));
+        }
+        Ok(other) => return Err(syn::Error::new(other.span(), VTA_KEY_EXPECTED)),
+        Err(other) => return Err(syn::Error::new(other.span(), VTA_KEY_EXPECTED)),
+    };
+    expect_end(input, "vta_key")?;
+    Ok(value)
+}
+
+const VTA_KEY_EXPECTED: &str = "`vta_key` takes `true` (every attempt dispatches under one vta-sdk idempotency key) or `false`";
 
 /// The parser of a key that takes a function: a path, or a closure.
 fn fn_value(key: &'static str) -> impl FnOnce(ParseStream) -> syn::Result<Expr> {
@@ -569,33 +630,6 @@ fn parse_jitter(input: ParseStream) -> syn::Result<JitterKind> {
 
 fn parse_crate_path(input: ParseStream) -> syn::Result<Path> {
     parse_path_value(input, "crate", Path::parse_mod_style)
-}
-
-/// A list of errors that becomes one `syn::Error` (`Error::combine`), so all are reported at once.
-#[derive(Default)]
-pub struct Errors(Option<syn::Error>);
-
-impl Errors {
-    /// Adds one error.
-    pub fn push(&mut self, error: syn::Error) {
-        match &mut self.0 {
-            Some(all) => all.combine(error),
-            None => self.0 = Some(error),
-        }
-    }
-
-    /// Adds the error of a result, returning its value if there was one.
-    pub fn check<T>(&mut self, result: syn::Result<T>) -> Option<T> {
-        result.map_err(|e| self.push(e)).ok()
-    }
-
-    /// `Ok(value)` when nothing went wrong, otherwise every error collected.
-    pub fn finish<T>(self, value: T) -> syn::Result<T> {
-        match self.0 {
-            Some(error) => Err(error),
-            None => Ok(value),
-        }
-    }
 }
 
 /// The annotated function. The body of an `async fn` is kept as raw tokens: the expansion never

@@ -9,8 +9,9 @@ use proc_macro2::TokenStream;
 use proptest::prelude::*;
 
 use crate::derive::{Place, parse_tokens};
+use crate::diagnostics::Errors;
 use crate::duration::{display_duration, parse_duration};
-use crate::parse::{Errors, parse_args};
+use crate::parse::parse_args;
 
 /// Pieces an attribute is made of, right and wrong, so random lists reach past the first check.
 fn attribute_piece() -> impl Strategy<Value = String> {

@@ -8,8 +8,9 @@ use quote::ToTokens;
 use syn::spanned::Spanned;
 use syn::{Attribute, Expr, ExprPath, FnArg, Path, ReceiverKind, ReturnType, Signature};
 
+use crate::diagnostics::Errors;
 use crate::duration::display_duration;
-use crate::parse::{Args, Attempts, BackoffText, Body, Errors, JitterKind, RetryFn};
+use crate::parse::{Args, Attempts, BackoffText, Body, JitterKind, RetryFn};
 use crate::runtime_path;
 
 /// A checked attribute: everything the expansion needs, nothing left to go wrong. A key the
@@ -36,6 +37,9 @@ pub struct Config {
     pub budget: Option<ExprPath>,
     /// The `const` policy the keys above override.
     pub policy: Option<ExprPath>,
+    /// `vta_key = true | false`, with the value's span; unset, a function whose error type is
+    /// `VtaError` holds a key.
+    pub vta_key: Option<(bool, Span)>,
     /// Where the runtime crate lives: `crate = …`, else the name the user's `Cargo.toml` gives
     /// it, else `::vta_retry_runtime`.
     pub crate_path: Path,
@@ -101,6 +105,7 @@ pub fn validate_args(args: Args, errors: &mut Errors) -> Config {
         on_retry: args.on_retry,
         budget: args.budget,
         policy: args.policy,
+        vta_key: args.vta_key,
         crate_path: args
             .crate_path
             .unwrap_or_else(runtime_path::default_runtime_path),

@@ -19,7 +19,9 @@ use crate::context::{Ownership, Published};
 pub use crate::policy::{Backoff, Jitter, Policy};
 use crate::policy::{Decision, Failure, GiveUp};
 use crate::retryable::Retryable;
-pub use crate::{RetryEvent, TimedOut};
+use crate::vta_key::{self, KeyRole};
+pub use crate::vta_key::{hold as hold_vta_key, vta_key_needs_vta_sdk};
+pub use crate::{RetryBudget, RetryEvent, TimedOut};
 
 /// What an attempt returned: the expansion needs only to see whether it failed, and to make a
 /// failure of a timed-out attempt.
@@ -60,6 +62,8 @@ pub struct Call {
     needs_clock: bool,
     /// Whether the last attempt was cut by the timeout.
     timed_out: bool,
+    /// What the call is to the VTA idempotency key in scope.
+    vta_key: KeyRole,
     /// Whether this call owns retry (and its serial number), decided when it is first polled.
     ownership: Ownership,
     /// When the call first waited on anything or first failed, whichever came first; `None`
@@ -77,9 +81,25 @@ impl Call {
             attempt: 1,
             needs_clock: policy.needs_start_time() || reports_elapsed || cfg!(feature = "tracing"),
             timed_out: false,
+            vta_key: KeyRole::Unkeyed,
             ownership: Ownership::UNKNOWN,
             started: None,
         }
+    }
+
+    /// A call that holds one VTA idempotency key across its attempts, about to make its first
+    /// attempt: made by the first statement of the loop that [`hold_vta_key`] runs.
+    #[inline]
+    pub fn start_keyed(policy: Policy, reports_elapsed: bool) -> Self {
+        Self {
+            vta_key: vta_key::take_role(),
+            ..Self::start(policy, reports_elapsed)
+        }
+    }
+
+    /// Makes this call one that holds (or runs under) a VTA key, for the function form.
+    pub(crate) fn set_key_role(&mut self, role: KeyRole) {
+        self.vta_key = role;
     }
 
     /// The attempt running or last run, from 1.
@@ -99,15 +119,10 @@ impl Call {
     }
 
     /// Publishes the context of the attempt about to run, deciding at the call's first poll
-    /// whether it owns retry; a call that does not is said to have collapsed, once.
+    /// whether it owns retry.
     #[inline]
-    fn publish(&mut self, max_attempts: u32, span: &AttemptSpan) -> Option<Published> {
-        let first_poll = self.ownership == Ownership::UNKNOWN;
-        let published = Published::enter(&mut self.ownership, self.attempt, max_attempts);
-        if first_poll && published.is_none() {
-            span.collapsed();
-        }
-        published
+    fn publish(&mut self, max_attempts: u32) -> Option<Published> {
+        Published::enter(&mut self.ownership, self.attempt, max_attempts)
     }
 
     /// Withdraws what [`Call::publish`] published, keeping a serial number drawn meanwhile.
@@ -118,11 +133,27 @@ impl Call {
         }
     }
 
-    /// After a successful attempt: the budget is refilled by the call that owns retry.
+    /// After a successful attempt: the budget is refilled by the call that owns retry; a call
+    /// made inside another's attempt says that it collapsed.
     #[inline]
-    fn succeeded(&self, policy: Policy) {
-        if self.ownership != Ownership::NESTED {
+    fn succeeded(&self, policy: Policy, function: &str) {
+        if self.ownership == Ownership::NESTED {
+            trace_collapsed(function);
+        } else {
             policy.succeeded();
+        }
+    }
+
+    /// Whether another retry owner decides on this call's failure, so that it makes one attempt:
+    /// a `#[vta_retry]` call whose attempt it runs in, or the holder of the VTA key in scope
+    /// (vta-sdk's `VtaClient::idempotent`). Asked only after a failure, so that a call that
+    /// succeeds pays nothing for it.
+    fn owned_elsewhere(&self) -> bool {
+        match self.vta_key {
+            _ if self.ownership == Ownership::NESTED => true,
+            KeyRole::Holder => false,
+            KeyRole::UnderAnotherHolder => true,
+            KeyRole::Unkeyed => vta_key::key_in_scope(),
         }
     }
 }
@@ -142,7 +173,7 @@ pin_project! {
 impl<'c, F: Future> Attempt<'c, F, Unlimited> {
     /// An attempt that runs as long as its body does.
     #[inline]
-    pub fn new(call: &'c mut Call, function: &'static str, policy: Policy, future: F) -> Self {
+    pub fn new(call: &'c mut Call, function: &str, policy: Policy, future: F) -> Self {
         let bounds = AttemptBounds::new(call, function, policy, Unlimited);
         Self {
             call,
@@ -162,7 +193,7 @@ where
     #[inline]
     pub fn limited(
         call: &'c mut Call,
-        function: &'static str,
+        function: &str,
         policy: Policy,
         to_error: Option<ToError<<F::Output as RetryOutcome>::Error>>,
         future: F,
@@ -187,7 +218,9 @@ where
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.project();
-        this.bounds.poll_attempt(this.call, this.future, cx)
+        let future = this.future;
+        this.bounds
+            .poll_attempt(this.call, cx, |cx| future.poll(cx))
     }
 }
 
@@ -205,7 +238,7 @@ pin_project! {
 impl<L> AttemptBounds<L> {
     /// The bounds of the call's next attempt under `policy`.
     #[inline]
-    pub fn new(call: &mut Call, function: &'static str, policy: Policy, limit: L) -> Self {
+    pub fn new(call: &mut Call, function: &str, policy: Policy, limit: L) -> Self {
         call.timed_out = false;
         Self {
             limit,
@@ -214,25 +247,25 @@ impl<L> AttemptBounds<L> {
         }
     }
 
-    /// Polls the attempt's future within these bounds.
+    /// Runs one poll of the attempt, `poll_once`, within these bounds: its context published,
+    /// its span entered, its limit kept.
     #[inline]
-    pub fn poll_attempt<F>(
+    pub fn poll_attempt<R>(
         self: Pin<&mut Self>,
         call: &mut Call,
-        future: Pin<&mut F>,
         cx: &mut Context<'_>,
-    ) -> Poll<F::Output>
+        poll_once: impl FnOnce(&mut Context<'_>) -> Poll<R>,
+    ) -> Poll<R>
     where
-        F: Future,
-        L: Limit<F::Output>,
+        L: Limit<R>,
     {
         let this = self.project();
         let _entered = this.span.entered();
         // The context is published for exactly the time the attempt's code runs; the first poll
         // also decides whether this call owns retry (it does unless polled inside another's
         // attempt).
-        let published = call.publish(*this.max_attempts, this.span);
-        let polled = future.poll(cx);
+        let published = call.publish(*this.max_attempts);
+        let polled = poll_once(cx);
         call.withdraw(published);
         if let Poll::Ready(outcome) = polled {
             return Poll::Ready(outcome);
@@ -263,9 +296,9 @@ pub struct InPlace {
 impl InPlace {
     /// Enters the call's next attempt under `policy`.
     #[inline]
-    pub fn enter(call: &mut Call, function: &'static str, policy: Policy) -> Self {
+    pub fn enter(call: &mut Call, function: &str, policy: Policy) -> Self {
         let span = AttemptSpan::for_attempt(function, call.attempt);
-        let published = call.publish(policy.attempts(), &span);
+        let published = call.publish(policy.attempts());
         Self {
             published,
             _span: span.enter_until_dropped(),
@@ -358,6 +391,25 @@ impl<E: From<TimedOut>> FromTimedOut for E {
     }
 }
 
+/// `E::from`, as the function form's [`Policy::retry`] asks it: the policy is a value, and may
+/// set a timeout.
+#[diagnostic::on_unimplemented(
+    message = "`Policy::retry` needs `{Self}` to be made from a `vta_retry_runtime::TimedOut`: the policy may cut an attempt with its `timeout`",
+    label = "`{Self}` has no `From<TimedOut>`",
+    note = "implement `From<vta_retry_runtime::TimedOut>` for `{Self}`; `vta_retry(label, op)`, whose policy has no timeout, does not ask it"
+)]
+pub trait PolicyMayCut: Sized {
+    /// The error for an attempt cut after `TimedOut::limit`.
+    fn from_timed_out(timed_out: TimedOut) -> Self;
+}
+
+impl<E: From<TimedOut>> PolicyMayCut for E {
+    #[inline]
+    fn from_timed_out(timed_out: TimedOut) -> Self {
+        E::from(timed_out)
+    }
+}
+
 /// The converter for the outcome `R`, checked at compile time.
 #[inline]
 pub fn timed_out_error<R>() -> Option<ToError<R::Error>>
@@ -413,10 +465,10 @@ impl<E, const CUTS: bool> CannotConvertTimedOut<E> for TimeoutConversion<E, CUTS
 /// After an attempt of a call classified by the error type's [`Retryable`]: `None` to return its
 /// outcome, `Some(wait)` to sleep and try again.
 #[inline]
-pub fn after_attempt<R, H, D>(
+pub fn after_attempt<'f, R, H, D>(
     policy: Policy,
     call: &mut Call,
-    function: &'static str,
+    function: &'f str,
     outcome: &R,
     on_retry: H,
     describe: D,
@@ -424,74 +476,94 @@ pub fn after_attempt<R, H, D>(
 where
     R: RetryOutcome,
     R::Error: Retryable,
-    H: FnOnce(&R::Error, &RetryEvent),
+    H: FnOnce(&R::Error, &RetryEvent<'f>),
     D: Describe<R::Error>,
 {
     let Some(error) = outcome.failure() else {
-        call.succeeded(policy);
+        call.succeeded(policy, function);
         return None;
     };
     let transient = call.timed_out || error.is_transient();
-    let hint = error.retry_after();
     after_failure(
-        policy, call, function, error, transient, hint, on_retry, describe,
+        policy,
+        call,
+        function,
+        error,
+        transient,
+        ServerSays::of(error),
+        on_retry,
+        describe,
     )
 }
 
 /// As [`after_attempt`], classified by the user's `retry_if` (a closure passed straight to this
-/// `FnOnce(&E) -> bool` bound has its parameter's type inferred). `retry_if` replaces the whole
-/// classification: the server's hint is not read.
+/// `FnOnce(&E) -> bool` bound has its parameter's type inferred). `retry_if` decides whether to
+/// retry, never when: the error's own hint, where its type has one (`hints`), still sets the
+/// wait.
 #[inline]
-pub fn after_attempt_if<R, C, H, D>(
+#[allow(clippy::too_many_arguments)]
+pub fn after_attempt_if<'f, R, C, K, H, D>(
     policy: Policy,
     call: &mut Call,
-    function: &'static str,
+    function: &'f str,
     outcome: &R,
     retry_if: C,
+    hints: K,
     on_retry: H,
     describe: D,
 ) -> Option<Duration>
 where
     R: RetryOutcome,
     C: FnOnce(&R::Error) -> bool,
-    H: FnOnce(&R::Error, &RetryEvent),
+    K: ReadHint<R::Error>,
+    H: FnOnce(&R::Error, &RetryEvent<'f>),
     D: Describe<R::Error>,
 {
     let Some(error) = outcome.failure() else {
-        call.succeeded(policy);
+        call.succeeded(policy, function);
         return None;
     };
     let transient = call.timed_out || retry_if(error);
     after_failure(
-        policy, call, function, error, transient, None, on_retry, describe,
+        policy,
+        call,
+        function,
+        error,
+        transient,
+        hints.read(error),
+        on_retry,
+        describe,
     )
 }
 
 /// The decision after a failed attempt, and its reports.
 #[allow(clippy::too_many_arguments)]
-fn after_failure<E, H, D>(
+fn after_failure<'f, E, H, D>(
     policy: Policy,
     call: &mut Call,
-    function: &'static str,
+    function: &'f str,
     error: &E,
     transient: bool,
-    retry_after: Option<Duration>,
+    hint: ServerSays,
     on_retry: H,
     describe: D,
 ) -> Option<Duration>
 where
-    H: FnOnce(&E, &RetryEvent),
+    H: FnOnce(&E, &RetryEvent<'f>),
     D: Describe<E>,
 {
-    // Made inside another call's attempt: that call owns retry, and decides on this outcome.
-    if call.ownership == Ownership::NESTED {
+    // Another retry owner decides on this outcome: this call makes one attempt.
+    if call.owned_elsewhere() {
+        call.ownership = Ownership::NESTED;
+        trace_collapsed(function);
         return None;
     }
     call.mark_started();
     let failure = Failure {
         attempt: call.attempt,
         transient,
-        retry_after,
+        retry_after: hint.retry_after,
+        in_progress: hint.in_progress,
         elapsed: call.elapsed(),
     };
     match policy.decide(&failure) {
@@ -509,7 +581,13 @@ where
             Some(wait)
         }
         Decision::GiveUp(reason) => {
-            trace_give_up(function, &failure, reason, Described(error, &describe));
+            trace_give_up(
+                function,
+                &failure,
+                reason,
+                hint.key_reused,
+                Described(error, &describe),
+            );
             None
         }
     }
@@ -517,7 +595,101 @@ where
 
 /// The hook when there is none.
 #[inline]
-pub fn no_hook<E>(_: &E, _: &RetryEvent) {}
+pub fn no_hook<E>(_: &E, _: &RetryEvent<'_>) {}
+
+// ---- The server's hint, read where the error type has one ----
+
+/// What the server said beside the error: when to come back, and whether it refused a key used
+/// twice.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ServerSays {
+    retry_after: Option<Duration>,
+    in_progress: bool,
+    key_reused: bool,
+}
+
+impl ServerSays {
+    /// What `error` carries.
+    #[inline]
+    fn of<E: Retryable + ?Sized>(error: &E) -> Self {
+        Self {
+            retry_after: error.retry_after(),
+            in_progress: error.in_progress(),
+            key_reused: error.idempotency_key_reused(),
+        }
+    }
+}
+
+/// How a `retry_if` call reads the server's hint: by the error type's [`Retryable`] impl where
+/// it has one ([`HintByType`]), else not at all ([`NoHint`]). Chosen at the expansion by autoref
+/// specialisation, where the type is known.
+pub trait ReadHint<E> {
+    /// The hint `error` carries.
+    fn read(&self, error: &E) -> ServerSays;
+}
+
+/// Reads the hint through [`Retryable`].
+#[derive(Debug, Clone, Copy)]
+pub struct HintByType;
+
+impl<E: Retryable> ReadHint<E> for HintByType {
+    #[inline]
+    fn read(&self, error: &E) -> ServerSays {
+        ServerSays::of(error)
+    }
+}
+
+/// For an error type without [`Retryable`]: no hint.
+#[derive(Debug, Clone, Copy)]
+pub struct NoHint;
+
+impl<E> ReadHint<E> for NoHint {
+    #[inline]
+    fn read(&self, _: &E) -> ServerSays {
+        ServerSays {
+            retry_after: None,
+            in_progress: false,
+            key_reused: false,
+        }
+    }
+}
+
+/// The probe: the outcome's type, with no bound on it.
+pub struct HintProbe<R>(PhantomData<fn(&R)>);
+
+impl<R> HintProbe<R> {
+    /// The probe for `outcome`'s type.
+    #[inline]
+    pub const fn of(_: &R) -> Self {
+        Self(PhantomData)
+    }
+}
+
+/// The probe's answer for a `Result` whose error is [`Retryable`].
+pub trait HintsByType {
+    /// The reader.
+    fn hints(&self) -> HintByType;
+}
+
+impl<T, E: Retryable> HintsByType for &HintProbe<Result<T, E>> {
+    #[inline]
+    fn hints(&self) -> HintByType {
+        HintByType
+    }
+}
+
+/// The probe's answer otherwise.
+pub trait NoHints {
+    /// The reader.
+    fn hints(&self) -> NoHint;
+}
+
+impl<R> NoHints for HintProbe<R> {
+    #[inline]
+    fn hints(&self) -> NoHint {
+        NoHint
+    }
+}
 
 /// Whether to sleep before the next attempt: a zero wait retries at once rather than waiting a
 /// timer tick. Takes the wait by value, so the expansion never borrows its local (a borrowed
@@ -640,25 +812,19 @@ impl<E, D: Describe<E>> fmt::Display for Described<'_, E, D> {
 /// The span each attempt after the first runs in.
 #[cfg(feature = "tracing")]
 struct AttemptSpan {
-    function: &'static str,
     span: Option<tracing::Span>,
 }
 
 #[cfg(feature = "tracing")]
 impl AttemptSpan {
-    fn for_attempt(function: &'static str, attempt: u32) -> Self {
+    fn for_attempt(function: &str, attempt: u32) -> Self {
         Self {
-            function,
             span: (attempt > 1).then(|| tracing::info_span!("retry", function, attempt)),
         }
     }
 
     fn entered(&self) -> Option<tracing::span::Entered<'_>> {
         self.span.as_ref().map(tracing::Span::enter)
-    }
-
-    fn collapsed(&self) {
-        trace_collapsed(self.function);
     }
 
     fn enter_until_dropped(self) -> EnteredAttemptSpan {
@@ -676,15 +842,12 @@ struct AttemptSpan;
 #[cfg(not(feature = "tracing"))]
 impl AttemptSpan {
     #[inline]
-    fn for_attempt(_: &'static str, _: u32) -> Self {
+    fn for_attempt(_: &str, _: u32) -> Self {
         Self
     }
 
     #[inline]
     fn entered(&self) {}
-
-    #[inline]
-    fn collapsed(&self) {}
 
     #[inline]
     fn enter_until_dropped(self) -> EnteredAttemptSpan {
@@ -698,7 +861,8 @@ struct EnteredAttemptSpan;
 /// A call made inside another's attempt collapses to one attempt; said once per process at
 /// `WARN` (it is usually a mistake to fix: two retry owners), and at `DEBUG` every time.
 #[cfg(feature = "tracing")]
-fn trace_collapsed(function: &'static str) {
+#[cold]
+fn trace_collapsed(function: &str) {
     use std::sync::atomic::{AtomicBool, Ordering};
     static SAID: AtomicBool = AtomicBool::new(false);
     if !SAID.swap(true, Ordering::Relaxed) {
@@ -715,8 +879,12 @@ fn trace_collapsed(function: &'static str) {
     }
 }
 
+#[cfg(not(feature = "tracing"))]
+#[inline]
+fn trace_collapsed(_: &str) {}
+
 #[cfg(feature = "tracing")]
-fn trace_retry<E, D: Describe<E>>(event: &RetryEvent, error: Described<'_, E, D>) {
+fn trace_retry<E, D: Describe<E>>(event: &RetryEvent<'_>, error: Described<'_, E, D>) {
     tracing::warn!(
         function = event.function(),
         attempt = event.attempt(),
@@ -730,17 +898,28 @@ fn trace_retry<E, D: Describe<E>>(event: &RetryEvent, error: Described<'_, E, D>
 
 #[cfg(not(feature = "tracing"))]
 #[inline]
-fn trace_retry<E, D>(_: &RetryEvent, _: Described<'_, E, D>) {}
+fn trace_retry<E, D>(_: &RetryEvent<'_>, _: Described<'_, E, D>) {}
 
 #[cfg(feature = "tracing")]
 fn trace_give_up<E, D: Describe<E>>(
-    function: &'static str,
+    function: &str,
     failure: &Failure,
     reason: GiveUp,
+    key_reused: bool,
     error: Described<'_, E, D>,
 ) {
     let elapsed_ms = u64::try_from(failure.elapsed.as_millis()).unwrap_or(u64::MAX);
     match reason {
+        // Not the caller's mistake of the moment but the function's shape: say how to fix it.
+        GiveUp::Permanent if key_reused => tracing::warn!(
+            function,
+            attempts = failure.attempt,
+            elapsed_ms,
+            reason = "idempotency key reused",
+            error = %error,
+            "{function} sent two different requests under one idempotency key, and the server refused the second: \
+             every attempt of a retried call dispatches under the call's one key, so make one retried function per create",
+        ),
         // A permanent error is the caller's to handle; it was not retried, or not again.
         GiveUp::Permanent => tracing::debug!(
             function,
@@ -765,7 +944,7 @@ fn trace_give_up<E, D: Describe<E>>(
 
 #[cfg(not(feature = "tracing"))]
 #[inline]
-fn trace_give_up<E, D>(_: &'static str, _: &Failure, _: GiveUp, _: Described<'_, E, D>) {}
+fn trace_give_up<E, D>(_: &str, _: &Failure, _: GiveUp, _: bool, _: Described<'_, E, D>) {}
 
 // ---- Probes the expansion runs where the types are known ----
 
@@ -783,6 +962,19 @@ macro_rules! __vta_describer {
 }
 pub use crate::__vta_describer as describer;
 
+/// How a `retry_if` call reads the server's hint from an outcome's error, chosen where the type
+/// is known.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __vta_hints {
+    ($outcome:expr) => {{
+        #[allow(unused_imports)]
+        use $crate::__private::{HintsByType as _, NoHints as _};
+        (&&$crate::__private::HintProbe::of($outcome)).hints()
+    }};
+}
+pub use crate::__vta_hints as hints;
+
 /// The timed-out conversion for the error type `$error` under a policy whose timeout only the
 /// compiler knows: `Some(E::from)` if there is one, else `None`, and a build error if `$cuts`.
 #[doc(hidden)]
@@ -795,6 +987,157 @@ macro_rules! __vta_timeout_converter {
     }};
 }
 pub use crate::__vta_timeout_converter as timeout_converter;
+
+// ---- `retry_if` and `on_retry` given a function that takes the error by value ----
+
+/// The probe for a `retry_if = path` or `on_retry = path`: the path's type `P`, beside the
+/// function's error type `E`, so that a function taking the error by value gets an error that
+/// says so, and any other function passes on as written (and is coerced to its pointer type,
+/// whose mismatch rustc reports with both types).
+pub struct SignatureProbe<E, P>(PhantomData<fn(&E, P)>);
+
+impl<E, P> SignatureProbe<E, P> {
+    /// The probe for `path`'s type.
+    #[inline]
+    pub const fn of(_: &P) -> Self {
+        Self(PhantomData)
+    }
+}
+
+/// A function as written, for the coercion that checks it.
+pub struct AsWritten<P>(P);
+
+/// A `retry_if` function that takes the error by value.
+pub struct RetryIfTakesErrorByValue;
+
+/// An `on_retry` function that takes the error by value.
+pub struct OnRetryTakesErrorByValue;
+
+/// The probe's answer for a `retry_if` function of the error by value.
+pub trait RetryIfByValue<P> {
+    /// The mistake, named.
+    fn retry_if(&self, function: P) -> RetryIfTakesErrorByValue;
+}
+
+impl<E, P: Fn(E) -> bool> RetryIfByValue<P> for &SignatureProbe<E, P> {
+    #[inline]
+    fn retry_if(&self, _: P) -> RetryIfTakesErrorByValue {
+        RetryIfTakesErrorByValue
+    }
+}
+
+/// The probe's answer for an `on_retry` function of the error by value.
+pub trait OnRetryByValue<P> {
+    /// The mistake, named.
+    fn on_retry(&self, function: P) -> OnRetryTakesErrorByValue;
+}
+
+impl<E, P: for<'a> Fn(E, &RetryEvent<'a>)> OnRetryByValue<P> for &SignatureProbe<E, P> {
+    #[inline]
+    fn on_retry(&self, _: P) -> OnRetryTakesErrorByValue {
+        OnRetryTakesErrorByValue
+    }
+}
+
+/// The probe's answer otherwise: the function as written.
+pub trait FunctionAsWritten<P> {
+    /// The function, for `retry_if`.
+    fn retry_if(&self, function: P) -> AsWritten<P>;
+    /// The function, for `on_retry`.
+    fn on_retry(&self, function: P) -> AsWritten<P>;
+}
+
+impl<E, P> FunctionAsWritten<P> for SignatureProbe<E, P> {
+    #[inline]
+    fn retry_if(&self, function: P) -> AsWritten<P> {
+        AsWritten(function)
+    }
+
+    #[inline]
+    fn on_retry(&self, function: P) -> AsWritten<P> {
+        AsWritten(function)
+    }
+}
+
+/// A `retry_if` function that takes the error as it is given: by reference.
+#[diagnostic::on_unimplemented(
+    message = "`retry_if` is given the error by reference: its function must take `&{E}`, not `{E}`",
+    label = "this function takes the error by value",
+    note = "write it as `fn is_transient(error: &{E}) -> bool`"
+)]
+pub trait RetryIfFunction<E> {
+    /// The function.
+    type Function;
+    /// The function.
+    fn function(self) -> Self::Function;
+}
+
+impl<E, P> RetryIfFunction<E> for AsWritten<P> {
+    type Function = P;
+    #[inline]
+    fn function(self) -> P {
+        self.0
+    }
+}
+
+/// An `on_retry` function that takes the error as it is given: by reference.
+#[diagnostic::on_unimplemented(
+    message = "`on_retry` is given the error by reference: its function must take `&{E}`, not `{E}`",
+    label = "this function takes the error by value",
+    note = "write it as `fn log_retry(error: &{E}, retry: &RetryEvent)`"
+)]
+pub trait OnRetryFunction<E> {
+    /// The function.
+    type Function;
+    /// The function.
+    fn function(self) -> Self::Function;
+}
+
+impl<E, P> OnRetryFunction<E> for AsWritten<P> {
+    type Function = P;
+    #[inline]
+    fn function(self) -> P {
+        self.0
+    }
+}
+
+/// The `retry_if` function the probe passed on, for `E`.
+#[inline]
+pub fn retry_if_function<E, A: RetryIfFunction<E>>(answer: A) -> A::Function {
+    answer.function()
+}
+
+/// The `on_retry` function the probe passed on, for `E`.
+#[inline]
+pub fn on_retry_function<E, A: OnRetryFunction<E>>(answer: A) -> A::Function {
+    answer.function()
+}
+
+// ---- Arguments as passed ----
+
+/// A `mut` argument, made afresh for each attempt from the one the caller passed.
+#[diagnostic::on_unimplemented(
+    message = "`#[vta_retry]` starts every attempt from the arguments as passed, so a `mut` argument must be `Clone`, and `{Self}` is not",
+    label = "an attempt may change this `mut` argument; the next one starts from a clone of the original",
+    note = "take the argument by reference (`&mut {Self}` or `&{Self}`), or drop `mut` and make the mutable copy inside the body"
+)]
+pub trait FreshArgument: Sized {
+    /// A copy of the argument as passed.
+    fn fresh(&self) -> Self;
+}
+
+impl<T: Clone> FreshArgument for T {
+    #[inline]
+    fn fresh(&self) -> Self {
+        self.clone()
+    }
+}
+
+/// The argument as passed, for one attempt: a copy of a `Copy` value, a clone otherwise.
+#[inline]
+pub fn fresh_argument<T: FreshArgument>(original: &T) -> T {
+    original.fresh()
+}
 
 // ---- `attempts = CONST` ----
 

@@ -56,6 +56,7 @@ pub fn context() -> Option<CallContext> {
         serial,
         attempt,
         max_attempts,
+        vta_key: crate::vta_key::key_bits_in_scope(),
     })
 }
 
@@ -66,6 +67,9 @@ pub struct CallContext {
     serial: NonZeroU64,
     attempt: u32,
     max_attempts: u32,
+    /// The vta-sdk idempotency key the attempt dispatches under, if one is in scope: that is
+    /// the call's key then.
+    vta_key: Option<u128>,
 }
 
 impl CallContext {
@@ -85,11 +89,16 @@ impl CallContext {
     /// answer a repeat whose first reply was lost with the first result, instead of creating
     /// twice.
     ///
-    /// Made when it is read, from the call's serial number, which is itself drawn (a
-    /// thread-local increment) the first time the call's context is read: a call that never
-    /// reads its context pays nothing for either.
+    /// Inside a call that dispatches under a vta-sdk idempotency key (a call over `VtaError`, or
+    /// with `vta_key = true`, or one inside `VtaClient::idempotent`), it is that key: the UUID the
+    /// VTA deduplicates on, so that logs show it. Otherwise it is made when it is read, from the
+    /// call's serial number, which is itself drawn (a thread-local increment) the first time the
+    /// call's context is read: a call that never reads its context pays nothing for either.
     pub fn idempotency_key(&self) -> IdempotencyKey {
-        IdempotencyKey::for_call(self.serial)
+        match self.vta_key {
+            Some(key) => IdempotencyKey(key),
+            None => IdempotencyKey::for_call(self.serial),
+        }
     }
 }
 

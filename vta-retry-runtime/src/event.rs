@@ -21,17 +21,17 @@ use std::time::Duration;
 /// }
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RetryEvent {
-    pub(crate) function: &'static str,
+pub struct RetryEvent<'a> {
+    pub(crate) function: &'a str,
     pub(crate) attempt: u32,
     pub(crate) max_attempts: u32,
     pub(crate) wait: Duration,
     pub(crate) elapsed: Duration,
 }
 
-impl RetryEvent {
+impl<'a> RetryEvent<'a> {
     /// The annotated function's name, or the label given to the function form.
-    pub const fn function(&self) -> &'static str {
+    pub const fn function(&self) -> &'a str {
         self.function
     }
 

@@ -38,10 +38,18 @@ pub(crate) fn is_transient_server_status(status: u16) -> bool {
 /// assert!(!unknown.is_transient());
 /// ```
 pub fn transient_in_chain(error: &(dyn Error + 'static)) -> Option<bool> {
-    first_known(error).map(|(transient, _)| transient)
+    first_known(error).map(|known| known.transient)
 }
 
-fn first_known(error: &(dyn Error + 'static)) -> Option<(bool, Option<Duration>)> {
+/// How the first error of a known type in a chain classifies.
+struct Known {
+    transient: bool,
+    retry_after: Option<Duration>,
+    in_progress: bool,
+    key_reused: bool,
+}
+
+fn first_known(error: &(dyn Error + 'static)) -> Option<Known> {
     let mut current = Some(error);
     while let Some(error) = current {
         if let Some(known) = classify_known(error) {
@@ -53,13 +61,14 @@ fn first_known(error: &(dyn Error + 'static)) -> Option<(bool, Option<Duration>)
 }
 
 /// The classification of one error, if its type is one the runtime knows.
-fn classify_known(error: &(dyn Error + 'static)) -> Option<(bool, Option<Duration>)> {
-    fn of<E: Retryable + Error + 'static>(
-        error: &(dyn Error + 'static),
-    ) -> Option<(bool, Option<Duration>)> {
-        error
-            .downcast_ref::<E>()
-            .map(|known| (known.is_transient(), known.retry_after()))
+fn classify_known(error: &(dyn Error + 'static)) -> Option<Known> {
+    fn of<E: Retryable + Error + 'static>(error: &(dyn Error + 'static)) -> Option<Known> {
+        error.downcast_ref::<E>().map(|known| Known {
+            transient: known.is_transient(),
+            retry_after: known.retry_after(),
+            in_progress: known.in_progress(),
+            key_reused: known.idempotency_key_reused(),
+        })
     }
     of::<io::Error>(error)
         .or_else(|| of::<TimedOut>(error))
@@ -92,11 +101,19 @@ macro_rules! dyn_error_classifiers {
     ($($error:ty),*) => {$(
         impl Retryable for $error {
             fn is_transient(&self) -> bool {
-                first_known(self).is_some_and(|(transient, _)| transient)
+                first_known(self).is_some_and(|known| known.transient)
             }
 
             fn retry_after(&self) -> Option<Duration> {
-                first_known(self).and_then(|(_, hint)| hint)
+                first_known(self).and_then(|known| known.retry_after)
+            }
+
+            fn in_progress(&self) -> bool {
+                first_known(self).is_some_and(|known| known.in_progress)
+            }
+
+            fn idempotency_key_reused(&self) -> bool {
+                first_known(self).is_some_and(|known| known.key_reused)
             }
         }
     )*};
@@ -114,11 +131,19 @@ dyn_error_classifiers!(
 #[cfg_attr(docsrs, doc(cfg(feature = "anyhow")))]
 impl Retryable for anyhow::Error {
     fn is_transient(&self) -> bool {
-        first_known(self.as_ref()).is_some_and(|(transient, _)| transient)
+        first_known(self.as_ref()).is_some_and(|known| known.transient)
     }
 
     fn retry_after(&self) -> Option<Duration> {
-        first_known(self.as_ref()).and_then(|(_, hint)| hint)
+        first_known(self.as_ref()).and_then(|known| known.retry_after)
+    }
+
+    fn in_progress(&self) -> bool {
+        first_known(self.as_ref()).is_some_and(|known| known.in_progress)
+    }
+
+    fn idempotency_key_reused(&self) -> bool {
+        first_known(self.as_ref()).is_some_and(|known| known.key_reused)
     }
 }
 
@@ -150,7 +175,7 @@ impl Retryable for reqwest::Error {
             && self
                 .source()
                 .and_then(first_known)
-                .is_some_and(|(transient, _)| transient)
+                .is_some_and(|known| known.transient)
     }
 }
 

@@ -67,11 +67,13 @@ mod context;
 mod error;
 mod event;
 mod foreign;
+mod keyed_form;
 mod policy;
 mod retry;
 mod retryable;
 #[cfg(feature = "vta-sdk")]
 mod vta;
+mod vta_key;
 
 #[doc(hidden)]
 pub mod __private;
@@ -82,7 +84,7 @@ pub use error::TimedOut;
 pub use event::RetryEvent;
 pub use foreign::transient_in_chain;
 pub use policy::{Backoff, Decision, Failure, GiveUp, Jitter, Policy};
-pub use retry::{ByFn, ByType, Classify, Hook, NoHook, Retry, vta_retry};
+pub use retry::{ByFn, ByFnWithHint, ByType, Classify, Hook, NoHook, Retry, vta_retry};
 pub use retryable::Retryable;
 #[cfg(feature = "vta-sdk")]
 pub use vta::vta_retryable;

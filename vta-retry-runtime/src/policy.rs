@@ -200,7 +200,8 @@ impl Policy {
     /// 2. a transient one takes a token from the retry budget, if there is one;
     /// 3. no call is made beyond [`attempts`](Self::attempts);
     /// 4. a server hint longer than [`max_hint`](Self::max_hint) gives up at once, since waiting
-    ///    less would only be refused again;
+    ///    less would only be refused again, unless the server is still working on the request
+    ///    ([`Failure::in_progress`]): then the hint is cut to `max_hint`, and the call asks again;
     /// 5. a retry is made only while the budget allows;
     /// 6. the wait is the backoff's, spread by the jitter, and never shorter than the hint;
     /// 7. a wait that would end at or past the deadline gives up at once.
@@ -214,20 +215,18 @@ impl Policy {
         if failure.attempt >= self.attempts {
             return Decision::GiveUp(GiveUp::AttemptsExhausted);
         }
-        match failure.retry_after {
-            Some(hint) if hint > self.max_hint => {
+        let hint = match failure.retry_after {
+            Some(hint) if hint > self.max_hint && !failure.in_progress => {
                 return Decision::GiveUp(GiveUp::HintTooLong(hint));
             }
-            _ => {}
-        }
+            Some(hint) => hint.min(self.max_hint),
+            None => Duration::ZERO,
+        };
         if self.budget.is_some_and(|budget| !budget.allows_retry()) {
             return Decision::GiveUp(GiveUp::BudgetExhausted);
         }
         let scheduled = self.backoff.wait_after(failure.attempt);
-        let wait = self
-            .jitter
-            .spread(scheduled)
-            .max(failure.retry_after.unwrap_or(Duration::ZERO));
+        let wait = self.jitter.spread(scheduled).max(hint);
         let ends_at = failure.elapsed.saturating_add(wait);
         if self.max_elapsed.is_some_and(|deadline| ends_at >= deadline) {
             return Decision::GiveUp(GiveUp::Deadline);
@@ -276,6 +275,9 @@ pub struct Failure {
     pub transient: bool,
     /// How long the server asked to wait, if it said.
     pub retry_after: Option<Duration>,
+    /// Whether the server said it is still working on this request (the VTA's `Unavailable`),
+    /// so that a hint past `max_hint` is waited up to `max_hint` rather than given up on.
+    pub in_progress: bool,
     /// Time since the call started (zero when the policy keeps no deadline).
     pub elapsed: Duration,
 }
@@ -416,6 +418,7 @@ mod tests {
             attempt,
             transient: true,
             retry_after: None,
+            in_progress: false,
             elapsed: Duration::ZERO,
         }
     }
@@ -488,6 +491,30 @@ mod tests {
         assert_eq!(
             policy.decide(&hinted(2001 * MS)),
             Decision::GiveUp(GiveUp::HintTooLong(2001 * MS))
+        );
+    }
+
+    #[test]
+    fn a_long_hint_from_a_server_still_working_is_waited_up_to_max_hint() {
+        let policy = Policy::new(3, Backoff::constant(500 * MS)).with_max_hint(2000 * MS);
+        let still_running = Failure {
+            retry_after: Some(Duration::from_secs(60)),
+            in_progress: true,
+            ..failure(1)
+        };
+        assert_eq!(policy.decide(&still_running), Decision::Retry(2000 * MS));
+        let soon = Failure {
+            retry_after: Some(1500 * MS),
+            ..still_running
+        };
+        assert_eq!(policy.decide(&soon), Decision::Retry(1500 * MS));
+        let refused = Failure {
+            in_progress: false,
+            ..still_running
+        };
+        assert_eq!(
+            policy.decide(&refused),
+            Decision::GiveUp(GiveUp::HintTooLong(Duration::from_secs(60)))
         );
     }
 

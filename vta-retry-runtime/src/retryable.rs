@@ -69,12 +69,35 @@ pub trait Retryable {
     /// Whether another attempt could succeed where this one failed.
     fn is_transient(&self) -> bool;
 
-    /// How long the server asked the client to wait before trying again, when it said.
+    /// How long the server asked the client to wait before trying again, when it said
+    /// (`Retry-After`). Defaults to `None`.
     ///
-    /// Defaults to `None`. It is information for callers and hooks; the policy's own backoff
-    /// decides the wait.
+    /// The policy never retries sooner: the wait is the longer of its backoff and this hint. A
+    /// hint longer than the policy's `max_hint` gives up at once, since a retry sooner would only
+    /// be refused again, unless the error is [`in_progress`](Self::in_progress).
     fn retry_after(&self) -> Option<Duration> {
         None
+    }
+
+    /// Whether the server said it is still working on this very request, so that asking again
+    /// later gets its answer: the VTA's `Unavailable`, returned while an earlier attempt under the
+    /// same idempotency key is still running. Defaults to `false`.
+    ///
+    /// Such a hint is a time to come back, not a refusal: when it is longer than the policy's
+    /// `max_hint`, the call waits `max_hint` and asks again instead of giving up.
+    fn in_progress(&self) -> bool {
+        false
+    }
+
+    /// Whether the server refused this request because its idempotency key was already used for
+    /// a different request: the VTA's `taskFailed` "idempotency key reused for a different
+    /// request". Defaults to `false`.
+    ///
+    /// A retried call holds one key across its attempts, so a body that makes two keyed creates
+    /// sends the second under the first one's key, and is refused. Never retried (a re-send is
+    /// refused again); the give-up event says what to do: one retried function per create.
+    fn idempotency_key_reused(&self) -> bool {
+        false
     }
 }
 
@@ -85,6 +108,12 @@ impl<T: Retryable + ?Sized> Retryable for &T {
     fn retry_after(&self) -> Option<Duration> {
         (**self).retry_after()
     }
+    fn in_progress(&self) -> bool {
+        (**self).in_progress()
+    }
+    fn idempotency_key_reused(&self) -> bool {
+        (**self).idempotency_key_reused()
+    }
 }
 
 impl<T: Retryable + ?Sized> Retryable for Box<T> {
@@ -94,6 +123,12 @@ impl<T: Retryable + ?Sized> Retryable for Box<T> {
     fn retry_after(&self) -> Option<Duration> {
         (**self).retry_after()
     }
+    fn in_progress(&self) -> bool {
+        (**self).in_progress()
+    }
+    fn idempotency_key_reused(&self) -> bool {
+        (**self).idempotency_key_reused()
+    }
 }
 
 impl<T: Retryable + ?Sized> Retryable for Arc<T> {
@@ -102,6 +137,12 @@ impl<T: Retryable + ?Sized> Retryable for Arc<T> {
     }
     fn retry_after(&self) -> Option<Duration> {
         (**self).retry_after()
+    }
+    fn in_progress(&self) -> bool {
+        (**self).in_progress()
+    }
+    fn idempotency_key_reused(&self) -> bool {
+        (**self).idempotency_key_reused()
     }
 }
 

@@ -56,9 +56,28 @@ pub fn vta_retryable(error: &VtaError) -> bool {
 
 /// See [`vta_retryable`] for the table. The server's hint is the time left until the instant
 /// that `Unavailable` or `RateLimited` named, measured on the system clock.
+///
+/// The two hints mean different things, and the policy reads them as the VTA means them.
+/// `RateLimited` is a refusal at the edge: a retry before its instant would be refused again, so
+/// one that asks for longer than `max_hint` gives up at once. `Unavailable` is the VTA's answer
+/// while an earlier attempt under the same idempotency key is still running: it is
+/// [`in_progress`](Retryable::in_progress), so a long hint is waited up to `max_hint` (30 s by
+/// default, vta-sdk's own cap) and the call asks again, for the answer it was told to wait for.
 impl Retryable for VtaError {
     fn is_transient(&self) -> bool {
         vta_retryable(self)
+    }
+
+    fn in_progress(&self) -> bool {
+        matches!(self, VtaError::Unavailable { .. })
+    }
+
+    /// The VTA's refusal of a key used for two different requests: `Rejected` with code
+    /// `taskFailed` whose details name the `idempotencyKey` (vta-service's idempotency layer,
+    /// HTTP 422).
+    fn idempotency_key_reused(&self) -> bool {
+        matches!(self, VtaError::Rejected { code, details: Some(details), .. }
+            if code == "taskFailed" && details.get("idempotencyKey").is_some())
     }
 
     fn retry_after(&self) -> Option<Duration> {

@@ -1,0 +1,260 @@
+//! Arguments as passed: each attempt starts from the arguments the caller passed, as each call of
+//! the function would without the attribute.
+//!
+//! A `mut` argument taken by value is the one a body can change, and the change would otherwise
+//! carry into the next attempt (`url.push_str("?format=json")` twice). So each attempt rebinds it
+//! from the untouched original, before the body runs:
+//!
+//! ```text
+//! // Input:
+//! async fn get(mut url: String, mut n: u32, mut buf: &mut [u8], (mut a, b): (Id, u8)) { BODY }
+//!
+//! // Output, at the start of every attempt:
+//! let mut url = fresh_argument(&url);   // a clone: `Clone` is required, at the argument
+//! let mut n = fresh_argument(&n);       // a copy
+//! let mut buf = &mut *buf;              // a reborrow: reslicing it changes only this one
+//! let mut a = fresh_argument(&a);
+//! BODY
+//! ```
+//!
+//! `mut self` cannot be rebound by `let`, so the body's `self` becomes `__vta_self` (what
+//! `#[async_trait]` does for the same reason; its own `__self` is rebound as it is). Arguments
+//! without `mut` are left alone, and cost nothing.
+
+use proc_macro2::{Delimiter, Group, Ident, Span, TokenStream, TokenTree};
+use quote::{ToTokens, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{FnArg, Pat, ReceiverKind, Signature, Type};
+
+use crate::tokens::respan;
+
+/// The name a by-value `self` has in the body the expansion retries.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum SelfName {
+    /// `self`, as written in an `async fn`: the expansion renames it.
+    Keyword,
+    /// `__self`, as `#[async_trait]` rebinds it before the body.
+    AsyncTrait,
+}
+
+/// The statements that rebind each `mut` argument at the start of an attempt, and whether the
+/// body's `self` must be renamed for them (see [`rename_self`]).
+pub fn fresh_arguments(
+    sig: &Signature,
+    self_name: SelfName,
+    private: &TokenStream,
+) -> (TokenStream, bool) {
+    let mut statements = TokenStream::new();
+    let mut renames_self = false;
+    for input in &sig.inputs {
+        match input {
+            FnArg::Receiver(receiver) => {
+                let Some(mutability) = receiver.mutability else {
+                    continue;
+                };
+                if matches!(receiver.kind, ReceiverKind::Reference(..)) {
+                    continue;
+                }
+                let span = mutability
+                    .span
+                    .join(receiver.self_token.span)
+                    .unwrap_or(mutability.span);
+                let (name, original) = match self_name {
+                    SelfName::Keyword => {
+                        renames_self = true;
+                        (renamed_self(), receiver.self_token.to_token_stream())
+                    }
+                    SelfName::AsyncTrait => {
+                        let name = Ident::new("__self", Span::call_site());
+                        let original = name.to_token_stream();
+                        (name, original)
+                    }
+                };
+                statements.extend(clone_of(&name, &original, span, private));
+            }
+            FnArg::Typed(typed) => match &*typed.pat {
+                // `mut buf: &mut T`: a reborrow, so that reassigning it changes only this attempt's.
+                Pat::Ident(binding)
+                    if binding.mutability.is_some()
+                        && binding.by_ref.is_none()
+                        && matches!(&*typed.ty, Type::Reference(r) if r.mutability.is_some()) =>
+                {
+                    let name = &binding.ident;
+                    statements.extend(quote_spanned! {typed.span()=>
+                        #[allow(unused_mut)]
+                        let mut #name = &mut *#name;
+                    });
+                }
+                pattern => {
+                    for (name, span) in mut_bindings(pattern) {
+                        statements.extend(clone_of(&name, &name.to_token_stream(), span, private));
+                    }
+                }
+            },
+        }
+    }
+    (statements, renames_self)
+}
+
+/// `let mut name = fresh_argument(&original);`, spanned at the argument so that a missing
+/// `Clone` is reported there.
+fn clone_of(
+    name: &Ident,
+    original: &TokenStream,
+    span: Span,
+    private: &TokenStream,
+) -> TokenStream {
+    let private = respan(private.clone(), span);
+    quote_spanned! {span=>
+        #[allow(unused_mut)]
+        let mut #name = #private::fresh_argument(&#original);
+    }
+}
+
+/// The names a pattern binds by value and `mut`, with their spans.
+fn mut_bindings(pattern: &Pat) -> Vec<(Ident, Span)> {
+    fn walk(pattern: &Pat, found: &mut Vec<(Ident, Span)>) {
+        match pattern {
+            Pat::Ident(binding) => {
+                if let (Some(mutability), None) = (binding.mutability, &binding.by_ref) {
+                    let span = mutability
+                        .span
+                        .join(binding.ident.span())
+                        .unwrap_or(mutability.span);
+                    found.push((binding.ident.clone(), span));
+                }
+                if let Some((_, sub)) = &binding.subpat {
+                    walk(sub, found);
+                }
+            }
+            Pat::Tuple(tuple) => tuple.elems.iter().for_each(|p| walk(p, found)),
+            Pat::TupleStruct(tuple) => tuple.elems.iter().for_each(|p| walk(p, found)),
+            Pat::Struct(fields) => fields.fields.iter().for_each(|f| walk(&f.pat, found)),
+            Pat::Slice(slice) => slice.elems.iter().for_each(|p| walk(p, found)),
+            Pat::Paren(paren) => walk(&paren.pat, found),
+            Pat::Reference(reference) => walk(&reference.pat, found),
+            Pat::Type(typed) => walk(&typed.pat, found),
+            Pat::Or(or) => {
+                if let Some(first) = or.cases.first() {
+                    walk(first, found);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    walk(pattern, &mut found);
+    found
+}
+
+/// The name the body's `self` takes when `mut self` is rebound each attempt.
+fn renamed_self() -> Ident {
+    Ident::new("__vta_self", Span::call_site())
+}
+
+/// The body with its `self` renamed, for a `mut self` rebound each attempt. `self::path` keeps
+/// its meaning, and items declared inside the body (`fn`, `impl`, `trait`) keep their own `self`.
+pub fn rename_self(body: TokenStream) -> TokenStream {
+    let trees: Vec<TokenTree> = body.into_iter().collect();
+    let mut renamed = Vec::with_capacity(trees.len());
+    // Inside a nested item's header, and its next `{ … }`, `self` is that item's.
+    let mut in_item = false;
+    for (i, tree) in trees.iter().enumerate() {
+        let next_is_path = matches!(
+            (trees.get(i + 1), trees.get(i + 2)),
+            (Some(TokenTree::Punct(a)), Some(TokenTree::Punct(b))) if a.as_char() == ':' && b.as_char() == ':'
+        );
+        let tree = match tree {
+            TokenTree::Ident(ident) if ["fn", "impl", "trait"].iter().any(|k| ident == k) => {
+                in_item = true;
+                tree.clone()
+            }
+            TokenTree::Ident(ident) if ident == "self" && !in_item && !next_is_path => {
+                TokenTree::Ident(Ident::new(
+                    "__vta_self",
+                    ident.span().resolved_at(Span::call_site()),
+                ))
+            }
+            TokenTree::Group(group) if in_item => {
+                if group.delimiter() == Delimiter::Brace {
+                    in_item = false;
+                }
+                tree.clone()
+            }
+            TokenTree::Group(group) => {
+                let mut inner = Group::new(group.delimiter(), rename_self(group.stream()));
+                inner.set_span(group.span());
+                TokenTree::Group(inner)
+            }
+            other => other.clone(),
+        };
+        renamed.push(tree);
+    }
+    renamed.into_iter().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quote::quote;
+
+    fn rebound(sig: TokenStream) -> String {
+        let sig: Signature = syn::parse2(sig).unwrap_or_else(|e| panic!("{e}"));
+        fresh_arguments(&sig, SelfName::Keyword, &quote!(rt))
+            .0
+            .to_string()
+    }
+
+    #[test]
+    fn only_mut_arguments_are_rebound() {
+        let text = rebound(quote!(async fn f(a: String, mut b: String, c: &mut u8, mut d: u32)));
+        assert!(!text.contains("let mut a"), "{text}");
+        assert!(!text.contains("let mut c"), "{text}");
+        assert!(
+            text.contains("let mut b = rt :: fresh_argument (& b)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("let mut d = rt :: fresh_argument (& d)"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_mut_reference_is_reborrowed_and_patterns_are_walked() {
+        let text =
+            rebound(quote!(async fn f(mut buf: &mut [u8], (mut a, b): (Id, u8), &mut c: &mut u8)));
+        assert!(text.contains("let mut buf = & mut * buf"), "{text}");
+        assert!(
+            text.contains("let mut a = rt :: fresh_argument (& a)"),
+            "{text}"
+        );
+        assert!(!text.contains("let mut b ="), "{text}");
+        assert!(!text.contains("let mut c ="), "{text}");
+    }
+
+    #[test]
+    fn mut_self_by_value_is_renamed_in_the_body() {
+        let sig: Signature = syn::parse_quote!(async fn f(mut self, n: u8));
+        let (text, renames) = fresh_arguments(&sig, SelfName::Keyword, &quote!(rt));
+        assert!(renames);
+        assert!(
+            text.to_string()
+                .contains("let mut __vta_self = rt :: fresh_argument (& self)")
+        );
+        let sig: Signature = syn::parse_quote!(async fn f(&mut self));
+        assert!(!fresh_arguments(&sig, SelfName::Keyword, &quote!(rt)).1);
+        let body = rename_self(quote! {
+            self.push(self::X);
+            let f = |n| self.len() + n;
+            fn helper(&self) -> u8 { self.0 }
+            self.done()
+        })
+        .to_string();
+        assert_eq!(
+            body,
+            "__vta_self . push (self :: X) ; let f = | n | __vta_self . len () + n ; \
+             fn helper (& self) -> u8 { self . 0 } __vta_self . done ()"
+        );
+    }
+}
