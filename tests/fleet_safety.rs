@@ -65,6 +65,8 @@ async fn the_context_numbers_attempts_and_keeps_one_key_per_call() {
 
 #[tokio::test(start_paused = true)]
 async fn every_call_has_its_own_key() {
+    // `flaky_call` records what it sees in `SEEN`, which the test above reads.
+    let _serial = ONE_AT_A_TIME.lock().await;
     let mut keys = HashSet::new();
     for _ in 0..1000 {
         let calls = AtomicU32::new(0);

@@ -232,3 +232,82 @@ async fn a_policy_timeout_cuts_the_function_forms_attempts_too() {
     assert_eq!(policy.retry(|| script.call()).await, Ok(2));
     assert_eq!(start.elapsed(), ms(1000 + 100 + 10));
 }
+
+/// The original helper's call sites keep their shape: `vta_retry(op, f)` with `op: &str` of any
+/// lifetime, and a label built at run time.
+async fn the_original_helper(op: &str, script: &Script) -> Result<u32, Fault> {
+    vta_retry(op, || script.call()).await
+}
+
+static LABELS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+#[tokio::test(start_paused = true)]
+async fn a_label_is_any_str_or_a_string() {
+    let script = Script::new(&[Step::Slow(0)]);
+    let op = String::from("create persona signing key");
+    assert_eq!(the_original_helper(&op, &script).await, Ok(1));
+
+    let persona = "alice";
+    let script = Script::new(&[Step::Transient(None), Step::Slow(0)]);
+    let value = Policy::new(2, Backoff::constant(ms(1)))
+        .retry(|| script.call())
+        .label(format!("create {persona}'s signing key"))
+        .on_retry(|_, retry: &RetryEvent| {
+            LABELS.lock().unwrap().push(retry.function().to_owned());
+        })
+        .await;
+    assert_eq!(value, Ok(2));
+    assert_eq!(*LABELS.lock().unwrap(), ["create alice's signing key"]);
+}
+
+/// An error without `From<TimedOut>`: the helper's policy has no timeout, so it does not ask.
+#[derive(Debug, PartialEq)]
+struct Plain;
+
+impl fmt::Display for Plain {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("plain")
+    }
+}
+
+impl Retryable for Plain {
+    fn is_transient(&self) -> bool {
+        true
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_helpers_shape_needs_no_timed_out_conversion() {
+    let calls = Mutex::new(0);
+    let outcome = vta_retry("plain", || async {
+        *calls.lock().unwrap() += 1;
+        Err::<u32, _>(Plain)
+    })
+    .await;
+    assert_eq!(outcome, Err(Plain));
+    assert_eq!(*calls.lock().unwrap(), 3);
+}
+
+/// `context()` inside the closure that builds an attempt's future, not only inside the future.
+#[tokio::test(start_paused = true)]
+async fn the_closure_runs_inside_the_attempt() {
+    let seen = Mutex::new(Vec::new());
+    let calls = Mutex::new(0);
+    let outcome = Policy::new(2, Backoff::constant(ms(1)))
+        .retry(|| {
+            let attempt = vta_retry_runtime::context().map(|c| c.attempt());
+            seen.lock().unwrap().push(attempt);
+            *calls.lock().unwrap() += 1;
+            let fail = *calls.lock().unwrap() == 1;
+            async move {
+                if fail {
+                    Err(Fault::Transient(1, None))
+                } else {
+                    Ok(2)
+                }
+            }
+        })
+        .await;
+    assert_eq!(outcome, Ok(2));
+    assert_eq!(*seen.lock().unwrap(), [Some(1), Some(2)]);
+}

@@ -122,3 +122,133 @@ fn the_server_hint_is_the_time_left_until_the_instant_it_named() {
     assert_eq!(rate_limited(None).retry_after(), None);
     assert_eq!(VtaError::Validation("x".into()).retry_after(), None);
 }
+
+#[test]
+fn unavailable_is_in_progress_and_a_rate_limit_is_not() {
+    let still_running = VtaError::Unavailable {
+        retry_after: Some(Utc::now() + chrono::TimeDelta::minutes(5)),
+    };
+    assert!(still_running.in_progress());
+    assert!(!rate_limited(Some(chrono::TimeDelta::minutes(5))).in_progress());
+    assert!(!server(503).in_progress());
+}
+
+#[test]
+fn a_key_reused_for_a_different_request_is_recognised() {
+    let refused = |code: &str, details: Option<serde_json::Value>| VtaError::Rejected {
+        code: code.into(),
+        message: "task failed: idempotency key reused for a different request".into(),
+        details,
+    };
+    let key = serde_json::json!({ "idempotencyKey": "urn:uuid:0", "task": "keys/create" });
+    assert!(refused("taskFailed", Some(key.clone())).idempotency_key_reused());
+    assert!(
+        !refused("taskFailed", Some(serde_json::json!({ "reason": "other" })))
+            .idempotency_key_reused()
+    );
+    assert!(!refused("taskFailed", None).idempotency_key_reused());
+    assert!(!refused("versionConflict", Some(key)).idempotency_key_reused());
+    assert!(!vta_retryable(&refused("taskFailed", None)));
+}
+
+// ---- the VTA's answers, read as the VTA means them (tokio's paused clock) ----
+
+/// Answers from a script, counting calls.
+struct Vta {
+    answers: std::sync::Mutex<std::collections::VecDeque<Result<u32, VtaError>>>,
+    calls: std::sync::atomic::AtomicU32,
+}
+
+impl Vta {
+    fn new(answers: impl IntoIterator<Item = Result<u32, VtaError>>) -> Self {
+        Self {
+            answers: std::sync::Mutex::new(answers.into_iter().collect()),
+            calls: std::sync::atomic::AtomicU32::new(0),
+        }
+    }
+
+    fn call(&self) -> Result<u32, VtaError> {
+        self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.answers.lock().unwrap().pop_front().expect("scripted")
+    }
+
+    fn calls(&self) -> u32 {
+        self.calls.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+#[vta_retry_runtime::vta_retry(attempts = 3, backoff = "500ms", vta_key = false)]
+async fn create(vta: &Vta) -> Result<u32, VtaError> {
+    tokio::task::yield_now().await;
+    vta.call()
+}
+
+#[vta_retry_runtime::vta_retry(attempts = 3, backoff = "500ms", vta_key = false, retry_if = vta_retryable)]
+async fn create_if(vta: &Vta) -> Result<u32, VtaError> {
+    tokio::task::yield_now().await;
+    vta.call()
+}
+
+/// An earlier attempt under the key is still running, and the VTA says to come back in a minute:
+/// the call waits `max_hint` (30 s, vta-sdk's own cap) and asks again, for the answer it was
+/// told to wait for, rather than giving up at once.
+#[tokio::test(start_paused = true)]
+async fn unavailable_past_max_hint_is_waited_up_to_max_hint_and_asked_again() {
+    let vta = Vta::new([
+        Err(VtaError::Unavailable {
+            retry_after: Some(Utc::now() + chrono::TimeDelta::minutes(1)),
+        }),
+        Ok(7),
+    ]);
+    let start = tokio::time::Instant::now();
+    assert_eq!(create(&vta).await.unwrap(), 7);
+    assert_eq!(vta.calls(), 2);
+    assert_eq!(start.elapsed(), Duration::from_secs(30));
+}
+
+/// A rate limit asking for a minute is a refusal: a retry sooner would be refused again.
+#[tokio::test(start_paused = true)]
+async fn a_rate_limit_past_max_hint_gives_up_at_once() {
+    let vta = Vta::new([Err(rate_limited(Some(chrono::TimeDelta::minutes(1))))]);
+    let start = tokio::time::Instant::now();
+    assert!(matches!(
+        create(&vta).await,
+        Err(VtaError::RateLimited { .. })
+    ));
+    assert_eq!(vta.calls(), 1);
+    assert_eq!(start.elapsed(), Duration::ZERO);
+}
+
+/// `retry_if` decides whether to retry, never when: the type's hint still sets the wait. The
+/// README's own `retry_if = vta_retryable` sends a 429 that asked for a minute once, as the type
+/// does, not three times in a second.
+#[tokio::test(start_paused = true)]
+async fn retry_if_keeps_the_servers_hint() {
+    let vta = Vta::new([Err(rate_limited(Some(chrono::TimeDelta::minutes(1))))]);
+    let start = tokio::time::Instant::now();
+    assert!(matches!(
+        create_if(&vta).await,
+        Err(VtaError::RateLimited { .. })
+    ));
+    assert_eq!(
+        vta.calls(),
+        1,
+        "given up at once, as the type's own classifier does"
+    );
+    assert_eq!(start.elapsed(), Duration::ZERO);
+
+    let vta = Vta::new([
+        Err(rate_limited(Some(chrono::TimeDelta::seconds(2)))),
+        Ok(1),
+    ]);
+    let start = tokio::time::Instant::now();
+    assert_eq!(create_if(&vta).await.unwrap(), 1);
+    assert_eq!(vta.calls(), 2);
+    // The hint is the time left until an instant on the wall clock: a little under 2 s by the
+    // time it is read, and far above the 500 ms backoff.
+    let waited = start.elapsed();
+    assert!(
+        waited > Duration::from_millis(1900) && waited <= Duration::from_secs(2),
+        "the hint, not the 500 ms backoff: {waited:?}"
+    );
+}

@@ -18,34 +18,50 @@
 //! ```
 //!
 //! `mut self` cannot be rebound by `let`, so the body's `self` becomes `__vta_self` (what
-//! `#[async_trait]` does for the same reason; its own `__self` is rebound as it is). Arguments
-//! without `mut` are left alone, and cost nothing.
+//! `#[async_trait]` does for the same reason). Under `#[async_trait]`, which takes `mut` off the
+//! signature and rebinds the arguments in `let`s of its own (`let mut path = path;`), those are
+//! the bindings rebound. Arguments without `mut` are left alone, and cost nothing.
 
 use proc_macro2::{Delimiter, Group, Ident, Span, TokenStream, TokenTree};
-use quote::{ToTokens, quote_spanned};
+use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{FnArg, Pat, ReceiverKind, Signature, Type};
 
 use crate::tokens::respan;
 
-/// The name a by-value `self` has in the body the expansion retries.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum SelfName {
-    /// `self`, as written in an `async fn`: the expansion renames it.
-    Keyword,
-    /// `__self`, as `#[async_trait]` rebinds it before the body.
-    AsyncTrait,
+/// Where the `mut` arguments are bound.
+pub enum Bindings {
+    /// In the signature, as written: an `async fn`, or a `fn` returning an `async` block.
+    Signature,
+    /// By the `let`s `#[async_trait]` puts before the body (`let mut path = path;`,
+    /// `let mut __self = self;`), having taken `mut` off the signature.
+    AsyncTrait(Vec<(Ident, Span)>),
 }
 
-/// The statements that rebind each `mut` argument at the start of an attempt, and whether the
-/// body's `self` must be renamed for them (see [`rename_self`]).
-pub fn fresh_arguments(
-    sig: &Signature,
-    self_name: SelfName,
-    private: &TokenStream,
-) -> (TokenStream, bool) {
-    let mut statements = TokenStream::new();
-    let mut renames_self = false;
+/// Rebinding the `mut` arguments.
+pub struct Fresh {
+    /// The statements that start each attempt.
+    pub per_attempt: TokenStream,
+    /// The statements that go once, before the loop: `let _ = &mut name;`. The originals are
+    /// no longer changed, and rustc would otherwise ask for the `mut` the user wrote to go.
+    pub before_loop: TokenStream,
+    /// Whether the body's `self` must be renamed (see [`rename_self`]).
+    pub renames_self: bool,
+}
+
+/// How each `mut` argument is rebound at the start of an attempt.
+pub fn fresh_arguments(sig: &Signature, bindings: &Bindings, private: &TokenStream) -> Fresh {
+    let mut fresh = Fresh {
+        per_attempt: TokenStream::new(),
+        before_loop: TokenStream::new(),
+        renames_self: false,
+    };
+    if let Bindings::AsyncTrait(names) = bindings {
+        for (name, span) in names {
+            fresh.rebind(name, &name.to_token_stream(), *span, private);
+        }
+        return fresh;
+    }
     for input in &sig.inputs {
         match input {
             FnArg::Receiver(receiver) => {
@@ -59,18 +75,9 @@ pub fn fresh_arguments(
                     .span
                     .join(receiver.self_token.span)
                     .unwrap_or(mutability.span);
-                let (name, original) = match self_name {
-                    SelfName::Keyword => {
-                        renames_self = true;
-                        (renamed_self(), receiver.self_token.to_token_stream())
-                    }
-                    SelfName::AsyncTrait => {
-                        let name = Ident::new("__self", Span::call_site());
-                        let original = name.to_token_stream();
-                        (name, original)
-                    }
-                };
-                statements.extend(clone_of(&name, &original, span, private));
+                fresh.renames_self = true;
+                let original = receiver.self_token.to_token_stream();
+                fresh.rebind(&renamed_self(), &original, span, private);
             }
             FnArg::Typed(typed) => match &*typed.pat {
                 // `mut buf: &mut T`: a reborrow, so that reassigning it changes only this attempt's.
@@ -80,35 +87,52 @@ pub fn fresh_arguments(
                         && matches!(&*typed.ty, Type::Reference(r) if r.mutability.is_some()) =>
                 {
                     let name = &binding.ident;
-                    statements.extend(quote_spanned! {typed.span()=>
+                    fresh.per_attempt.extend(quote_spanned! {typed.span()=>
                         #[allow(unused_mut)]
                         let mut #name = &mut *#name;
                     });
+                    fresh.before_loop.extend(quote!(let _ = &mut #name;));
                 }
                 pattern => {
                     for (name, span) in mut_bindings(pattern) {
-                        statements.extend(clone_of(&name, &name.to_token_stream(), span, private));
+                        fresh.rebind(&name, &name.to_token_stream(), span, private);
                     }
                 }
             },
         }
     }
-    (statements, renames_self)
+    fresh
 }
 
-/// `let mut name = fresh_argument(&original);`, spanned at the argument so that a missing
-/// `Clone` is reported there.
-fn clone_of(
-    name: &Ident,
-    original: &TokenStream,
-    span: Span,
-    private: &TokenStream,
-) -> TokenStream {
-    let private = respan(private.clone(), span);
-    quote_spanned! {span=>
-        #[allow(unused_mut)]
-        let mut #name = #private::fresh_argument(&#original);
+impl Fresh {
+    /// `let mut name = fresh_argument(&original);`, spanned at the argument so that a missing
+    /// `Clone` is reported there.
+    fn rebind(&mut self, name: &Ident, original: &TokenStream, span: Span, private: &TokenStream) {
+        let private = respan(private.clone(), span);
+        self.per_attempt.extend(quote_spanned! {span=>
+            #[allow(unused_mut)]
+            let mut #name = #private::fresh_argument(&#original);
+        });
+        self.before_loop.extend(quote!(let _ = &mut #original;));
     }
+}
+
+/// The `mut` bindings of the `let`s `#[async_trait]` put before the body: the arguments it
+/// moved into its future. Its `let mut __self = self;` for a `&mut self` rebinds a reference,
+/// which each attempt reborrows already.
+pub fn async_trait_bindings(statements: &[syn::Stmt], sig: &Signature) -> Vec<(Ident, Span)> {
+    let self_is_a_reference = sig.inputs.iter().any(|input| {
+        matches!(input, FnArg::Receiver(receiver) if matches!(receiver.kind, ReceiverKind::Reference(..)))
+    });
+    statements
+        .iter()
+        .filter_map(|statement| match statement {
+            syn::Stmt::Local(local) => Some(mut_bindings(&local.pat)),
+            _ => None,
+        })
+        .flatten()
+        .filter(|(name, _)| !(self_is_a_reference && name == "__self"))
+        .collect()
 }
 
 /// The names a pattern binds by value and `mut`, with their spans.
@@ -200,8 +224,8 @@ mod tests {
 
     fn rebound(sig: TokenStream) -> String {
         let sig: Signature = syn::parse2(sig).unwrap_or_else(|e| panic!("{e}"));
-        fresh_arguments(&sig, SelfName::Keyword, &quote!(rt))
-            .0
+        fresh_arguments(&sig, &Bindings::Signature, &quote!(rt))
+            .per_attempt
             .to_string()
     }
 
@@ -236,14 +260,16 @@ mod tests {
     #[test]
     fn mut_self_by_value_is_renamed_in_the_body() {
         let sig: Signature = syn::parse_quote!(async fn f(mut self, n: u8));
-        let (text, renames) = fresh_arguments(&sig, SelfName::Keyword, &quote!(rt));
-        assert!(renames);
+        let fresh = fresh_arguments(&sig, &Bindings::Signature, &quote!(rt));
+        assert!(fresh.renames_self);
+        let per_attempt = fresh.per_attempt.to_string();
         assert!(
-            text.to_string()
-                .contains("let mut __vta_self = rt :: fresh_argument (& self)")
+            per_attempt.contains("let mut __vta_self = rt :: fresh_argument (& self)"),
+            "{per_attempt}"
         );
+        assert_eq!(fresh.before_loop.to_string(), "let _ = & mut self ;");
         let sig: Signature = syn::parse_quote!(async fn f(&mut self));
-        assert!(!fresh_arguments(&sig, SelfName::Keyword, &quote!(rt)).1);
+        assert!(!fresh_arguments(&sig, &Bindings::Signature, &quote!(rt)).renames_self);
         let body = rename_self(quote! {
             self.push(self::X);
             let f = |n| self.len() + n;

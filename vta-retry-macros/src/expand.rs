@@ -70,7 +70,7 @@ use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Expr, ExprPath, ReturnType, Signature, Type};
 
-use crate::arguments::{SelfName, fresh_arguments, rename_self};
+use crate::arguments::{Bindings, async_trait_bindings, fresh_arguments, rename_self};
 use crate::parse::JitterKind;
 use crate::parse::{Body, FutureBody, RetryFn};
 use crate::tokens::{generated, respan};
@@ -100,7 +100,7 @@ pub fn expand(function: RetryFn, config: &Config) -> TokenStream {
                 outcome.as_ref(),
                 ret_span,
                 config,
-                SelfName::Keyword,
+                &Bindings::Signature,
             );
             // The function's braces are the user's, so that rustc's suggestions that wrap or
             // prefix the body land in the user's code, not on the attribute.
@@ -110,6 +110,9 @@ pub fn expand(function: RetryFn, config: &Config) -> TokenStream {
         }
         Body::Future(future) => {
             let FutureBody { mut block, outcome } = *future;
+            let bindings = FutureBody::moved_in(&block).map_or(Bindings::Signature, |lets| {
+                Bindings::AsyncTrait(async_trait_bindings(lets, &sig))
+            });
             if let Some((attempt, _)) = FutureBody::attempt(&mut block, &sig) {
                 let mut body = Group::new(
                     Delimiter::Brace,
@@ -129,7 +132,7 @@ pub fn expand(function: RetryFn, config: &Config) -> TokenStream {
                     Some(&outcome),
                     outcome.span(),
                     config,
-                    SelfName::AsyncTrait,
+                    &bindings,
                 );
                 attempt.stmts = vec![syn::Stmt::Expr(syn::Expr::Verbatim(retry_loop), None)];
             }
@@ -150,7 +153,7 @@ fn retry_loop(
     outcome: Option<&Type>,
     ret_span: Span,
     config: &Config,
-    self_name: SelfName,
+    bindings: &Bindings,
 ) -> TokenStream {
     let krate = &config.crate_path;
     let private = quote!(#krate::__private);
@@ -163,8 +166,9 @@ fn retry_loop(
 
     let (attempts_item, policy) = policy_tokens(sig, config, &private);
     // Each attempt starts from the arguments as passed: `mut` ones are rebound first.
-    let (fresh, renames_self) = fresh_arguments(sig, self_name, &private);
-    let body = &if renames_self {
+    let fresh = fresh_arguments(sig, bindings, &private);
+    let (per_attempt, touched) = (&fresh.per_attempt, &fresh.before_loop);
+    let body = &if fresh.renames_self {
         regroup(body, rename_self(body.stream()))
     } else {
         body.clone()
@@ -215,7 +219,7 @@ fn retry_loop(
             TimeoutConversion::Converter(to_error) => quote!(let _ = #to_error;),
             TimeoutConversion::NoTimeout(assertion) => quote!(#assertion;),
         });
-        let fresh_body = regroup(body, quote!(#fresh #body));
+        let fresh_body = regroup(body, quote!(#per_attempt #body));
         let retry_loop = in_place_loop(
             &private,
             &start,
@@ -231,11 +235,15 @@ fn retry_loop(
             #attempts_item
             #needs_vta_sdk
             #conversion
+            #touched
             #retry_loop
         };
     }
     let statements = body.stream();
-    let mut block = Group::new(Delimiter::Brace, quote!(#fake_return #fresh #statements));
+    let mut block = Group::new(
+        Delimiter::Brace,
+        quote!(#fake_return #per_attempt #statements),
+    );
     // At the opening brace only: an error about the attempt as a whole (a moved argument) points
     // there rather than underlining the whole body.
     block.set_span(body_open);
@@ -263,6 +271,7 @@ fn retry_loop(
     quote! {
         #attempts_item
         #needs_vta_sdk
+        #touched
         #retry_loop
     }
 }

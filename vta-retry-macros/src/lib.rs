@@ -52,13 +52,15 @@ use quote::quote;
 /// | `on_retry` | a path to a `fn(&E, &RetryEvent)`, or a closure, called before each wait | none |
 /// | `budget` | the path of a `static` `RetryBudget` shared by every function that names it | none |
 /// | `policy` | the path of a `const` `Policy` the other keys override | `Policy::DEFAULT` |
+/// | `vta_key` | `true`: one vta-sdk idempotency key across the call's attempts; `false`: none | `true` for `Result<_, VtaError>` |
 /// | `crate` | path of the runtime crate, when it is reached through a re-export (a rename in `Cargo.toml` is found without it) | `::vta_retry_runtime` |
 ///
 /// Everything is checked at compile time; a mistake is a compile error at the token that is wrong.
 ///
 /// The body runs once per attempt: `return` and `?` end that attempt, the last error is returned
-/// unchanged, and dropping the future stops everything. A body that moves an owned argument
-/// cannot be run twice; borrow it, or clone it inside the body.
+/// unchanged, and dropping the future stops everything. Each attempt starts from the arguments
+/// as passed (a `mut` argument is cloned from the original); a body that moves an argument that
+/// is not `mut` cannot be run twice: borrow it, or clone it inside the body.
 ///
 /// It also retries a method that `#[async_trait]` has rewritten, and a plain `fn` whose body ends
 /// in an `async` block (`Box::pin`-ed or not); it refuses tests, a second `#[vta_retry]`, and a

@@ -693,6 +693,23 @@ impl FutureBody {
         Some(Self { block, outcome })
     }
 
+    /// The statements `#[async_trait]` puts before the user's body (the arguments moved in),
+    /// when the body is its shape.
+    pub fn moved_in(block: &syn::Block) -> Option<&[syn::Stmt]> {
+        let future = match block.stmts.last() {
+            Some(syn::Stmt::Expr(Expr::Async(future), None)) => future,
+            Some(syn::Stmt::Expr(Expr::Call(call), None)) if is_box_pin(call) => {
+                match call.args.first() {
+                    Some(Expr::Async(future)) => future,
+                    _ => return None,
+                }
+            }
+            _ => return None,
+        };
+        let body = future.block.stmts.iter().position(is_async_trait_body)?;
+        Some(&future.block.stmts[..body])
+    }
+
     /// The block to run once per attempt, with the type it evaluates to.
     pub fn attempt<'a>(
         block: &'a mut syn::Block,
@@ -708,13 +725,7 @@ impl FutureBody {
             }
             _ => return None,
         };
-        // `let __ret: Ret = { … };`, where `#[async_trait]` put the user's body.
-        let async_trait_body = future.block.stmts.iter().position(|stmt| {
-            matches!(stmt, syn::Stmt::Local(local)
-                if matches!(&local.pat, syn::Pat::Type(typed)
-                    if matches!(&*typed.pat, syn::Pat::Ident(ident) if ident.ident == "__ret"))
-                && matches!(local.init.as_ref().map(|init| &*init.expr), Some(Expr::Block(_))))
-        });
+        let async_trait_body = future.block.stmts.iter().position(is_async_trait_body);
         if let Some(index) = async_trait_body {
             let syn::Stmt::Local(local) = &mut future.block.stmts[index] else {
                 return None;
@@ -731,6 +742,14 @@ impl FutureBody {
         let outcome = future_output(&sig.output)?;
         Some((&mut future.block, outcome))
     }
+}
+
+/// `let __ret: Ret = { … };`, where `#[async_trait]` puts the user's body.
+fn is_async_trait_body(stmt: &syn::Stmt) -> bool {
+    matches!(stmt, syn::Stmt::Local(local)
+        if matches!(&local.pat, syn::Pat::Type(typed)
+            if matches!(&*typed.pat, syn::Pat::Ident(ident) if ident.ident == "__ret"))
+        && matches!(local.init.as_ref().map(|init| &*init.expr), Some(Expr::Block(_))))
 }
 
 /// `Box::pin(…)` with one argument, however `Box` is named.

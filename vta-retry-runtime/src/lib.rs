@@ -41,21 +41,26 @@
 //! # Retrying a create safely
 //!
 //! If the server processed a create and only the reply was lost, a retry creates a second one,
-//! unless every attempt carries the same idempotency key. The call context holds one per call:
+//! unless every attempt carries the same idempotency key. Over vta-sdk's `VtaError` (feature
+//! `vta-sdk`), every attempt of one call dispatches under one vta-sdk idempotency key, which the
+//! VTA deduplicates keyed Trust Tasks on: nothing to write. Elsewhere, the call context holds one
+//! per call, to send:
 //!
 //! ```ignore
 //! #[vta_retry]
-//! async fn create_persona(client: &Client, name: &str) -> Result<Persona, VtaError> {
+//! async fn create_order(http: &reqwest::Client, order: &Order) -> Result<OrderId, ApiError> {
 //!     let key = vta_retry_runtime::context().expect("inside an attempt").idempotency_key();
-//!     client.create_persona(&key.to_string(), name).await   // the same key on every attempt
+//!     send(http, order, &key.to_string()).await   // the same key on every attempt
 //! }
 //! ```
 //!
-//! # Owned arguments
+//! # Arguments as passed
 //!
-//! The body runs once per attempt, so it cannot move an argument out: rustc reports the move at
-//! your line ("value moved here, in previous iteration of loop"). Take the argument by reference,
-//! or clone it inside the body.
+//! The body runs once per attempt, and each attempt starts from the arguments as passed: a `mut`
+//! argument is cloned (or copied, or reborrowed) from the untouched original. A body that moves
+//! an argument that is not `mut` cannot run twice: rustc reports the move at your line ("value
+//! moved here, in previous iteration of loop"). Take it by reference, clone it inside the body,
+//! or declare it `mut`.
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 

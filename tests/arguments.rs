@@ -1,0 +1,188 @@
+//! Each attempt starts from the arguments as passed, as each call of the function would without
+//! the attribute: a `mut` argument that one attempt changes is back as passed for the next.
+
+use std::io;
+use std::sync::Mutex;
+
+use vta_retry_runtime::vta_retry;
+
+/// What each attempt saw, and a failure for all but the last.
+struct Seen<T> {
+    values: Mutex<Vec<T>>,
+    attempts: usize,
+}
+
+impl<T: Clone> Seen<T> {
+    fn new(attempts: usize) -> Self {
+        Self {
+            values: Mutex::new(Vec::new()),
+            attempts,
+        }
+    }
+
+    /// Records `value`; fails until the last attempt.
+    fn attempt(&self, value: T) -> io::Result<T> {
+        let mut values = self.values.lock().unwrap();
+        values.push(value.clone());
+        if values.len() < self.attempts {
+            Err(io::ErrorKind::ConnectionReset.into())
+        } else {
+            Ok(value)
+        }
+    }
+
+    fn values(&self) -> Vec<T> {
+        self.values.lock().unwrap().clone()
+    }
+}
+
+#[vta_retry(attempts = 3, backoff = "0s")]
+async fn get(mut url: String, seen: &Seen<String>) -> io::Result<String> {
+    url.push_str("?format=json");
+    seen.attempt(url)
+}
+
+#[tokio::test]
+async fn a_mut_string_is_as_passed_on_every_attempt() {
+    let seen = Seen::new(3);
+    let url = get("https://vta.example/keys".to_owned(), &seen)
+        .await
+        .unwrap();
+    assert_eq!(url, "https://vta.example/keys?format=json");
+    assert_eq!(seen.values(), vec![url.clone(), url.clone(), url]);
+}
+
+#[vta_retry(attempts = 3, backoff = "0s")]
+async fn bump(mut n: u32, seen: &Seen<u32>) -> io::Result<u32> {
+    n += 1;
+    seen.attempt(n)
+}
+
+#[tokio::test]
+async fn a_mut_integer_is_as_passed_on_every_attempt() {
+    let seen = Seen::new(3);
+    assert_eq!(bump(10, &seen).await.unwrap(), 11);
+    assert_eq!(seen.values(), [11, 11, 11], "not 11, 12, 13");
+}
+
+#[derive(Clone, Debug, PartialEq)]
+struct Request {
+    path: String,
+    headers: Vec<(String, String)>,
+}
+
+impl Request {
+    #[vta_retry(attempts = 3, backoff = "0s")]
+    async fn send(mut self, seen: &Seen<Request>) -> io::Result<Request> {
+        self.headers.push(("x-attempt".into(), "1".into()));
+        let sent = self.clone();
+        seen.attempt(sent)
+    }
+}
+
+#[tokio::test]
+async fn mut_self_by_value_is_as_passed_on_every_attempt() {
+    let seen = Seen::new(2);
+    let request = Request {
+        path: "/keys".into(),
+        headers: Vec::new(),
+    };
+    let sent = request.clone().send(&seen).await.unwrap();
+    assert_eq!(sent.headers.len(), 1);
+    assert_eq!(seen.values(), [sent.clone(), sent]);
+}
+
+#[vta_retry(attempts = 3, backoff = "0s")]
+async fn label_pair((mut label, n): (String, u8), seen: &Seen<String>) -> io::Result<String> {
+    label.push_str(&n.to_string());
+    seen.attempt(label)
+}
+
+#[tokio::test]
+async fn a_mut_binding_in_a_pattern_is_as_passed_on_every_attempt() {
+    let seen = Seen::new(3);
+    assert_eq!(
+        label_pair(("key-".into(), 7), &seen).await.unwrap(),
+        "key-7"
+    );
+    assert_eq!(seen.values(), ["key-7", "key-7", "key-7"]);
+}
+
+#[vta_retry(attempts = 3, backoff = "0s")]
+async fn skip_header(mut frame: &[u8], seen: &Seen<Vec<u8>>) -> io::Result<Vec<u8>> {
+    frame = &frame[2..];
+    seen.attempt(frame.to_vec())
+}
+
+#[tokio::test]
+async fn a_mut_slice_is_resliced_from_the_original_on_every_attempt() {
+    let seen = Seen::new(3);
+    assert_eq!(skip_header(b"HDbody", &seen).await.unwrap(), b"body");
+    assert_eq!(
+        seen.values(),
+        [b"body".to_vec(), b"body".to_vec(), b"body".to_vec()]
+    );
+}
+
+#[vta_retry(attempts = 3, backoff = "0s")]
+async fn advance(mut cursor: &mut Vec<u8>, seen: &Seen<usize>) -> io::Result<usize> {
+    let mut scratch = Vec::new();
+    if cursor.len() > 1 {
+        // Point the binding elsewhere: only this attempt's copy of the reference changes.
+        cursor = &mut scratch;
+    }
+    cursor.push(0);
+    seen.attempt(cursor.len())
+}
+
+/// `&mut T` is not `Clone`: each attempt reborrows the caller's reference instead.
+#[tokio::test]
+async fn a_mut_reference_is_reborrowed_from_the_original_on_every_attempt() {
+    let seen = Seen::new(3);
+    let mut buffer = vec![1, 2];
+    assert_eq!(advance(&mut buffer, &seen).await.unwrap(), 1);
+    assert_eq!(
+        seen.values(),
+        [1, 1, 1],
+        "every attempt starts from the caller's buffer"
+    );
+    assert_eq!(buffer, [1, 2], "which no attempt pointed away from");
+}
+
+/// A body that moves its `mut` argument moves this attempt's copy: the next attempt has its own.
+#[vta_retry(attempts = 3, backoff = "0s")]
+async fn consume(mut name: String, seen: &Seen<String>) -> io::Result<String> {
+    name.make_ascii_uppercase();
+    let owned: String = name;
+    seen.attempt(owned)
+}
+
+#[tokio::test]
+async fn a_body_may_move_its_mut_argument() {
+    let seen = Seen::new(3);
+    assert_eq!(consume("alice".into(), &seen).await.unwrap(), "ALICE");
+    assert_eq!(seen.values(), ["ALICE", "ALICE", "ALICE"]);
+}
+
+struct Client;
+
+#[async_trait::async_trait]
+trait Fetch {
+    async fn fetch(&self, path: String, seen: &Seen<String>) -> io::Result<String>;
+}
+
+#[async_trait::async_trait]
+impl Fetch for Client {
+    #[vta_retry(attempts = 3, backoff = "0s")]
+    async fn fetch(&self, mut path: String, seen: &Seen<String>) -> io::Result<String> {
+        path.insert(0, '/');
+        seen.attempt(path)
+    }
+}
+
+#[tokio::test]
+async fn under_async_trait_too() {
+    let seen = Seen::new(3);
+    assert_eq!(Client.fetch("keys".into(), &seen).await.unwrap(), "/keys");
+    assert_eq!(seen.values(), ["/keys", "/keys", "/keys"]);
+}
