@@ -50,8 +50,10 @@ impl RetryBudget {
     pub const fn new(max_tokens: u32, token_ratio: f32) -> Self {
         let max_tokens = if max_tokens == 0 { 1 } else { max_tokens };
         let max_milli = max_tokens.saturating_mul(MILLI);
-        // `as` saturates: NaN and negatives are 0, huge ratios are `u32::MAX`.
-        let ratio_milli = (token_ratio * MILLI as f32) as u32;
+        // Rounded to the nearest thousandth: `0.251` is `0.25099998` as an `f32`, which
+        // truncation would make 250. `as` saturates: NaN and negatives are 0, huge ratios are
+        // `u32::MAX`.
+        let ratio_milli = (token_ratio * MILLI as f32 + 0.5) as u32;
         Self {
             max_milli,
             ratio_milli,
@@ -148,5 +150,22 @@ mod tests {
         never_refills.record_success();
         assert_eq!(never_refills.tokens(), 2.0);
         assert_eq!(RetryBudget::new(0, 1.0).max_tokens(), 1.0);
+        assert_eq!(RetryBudget::new(2, -0.5).ratio_milli, 0);
+    }
+
+    #[test]
+    fn every_three_decimal_ratio_up_to_100_is_kept_exactly() {
+        for thousandths in 0..=100_000u32 {
+            let ratio = thousandths as f32 / 1000.0;
+            assert_eq!(
+                RetryBudget::new(2, ratio).ratio_milli,
+                thousandths,
+                "RetryBudget::new(2, {ratio})"
+            );
+        }
+        let budget = RetryBudget::new(2, 0.251);
+        budget.record_failure();
+        budget.record_success();
+        assert_eq!(budget.tokens(), 1.251);
     }
 }

@@ -112,9 +112,15 @@ impl IdempotencyKey {
     /// per process, so keys cannot be guessed from one another, with UUID v4's version and
     /// variant bits set.
     fn for_call(serial: NonZeroU64) -> Self {
+        Self::for_call_in(serial, std::process::id())
+    }
+
+    /// The key of the call with `serial` in the process `pid`. A child made by `fork` inherits
+    /// its parent's secret and serial numbers; the process id, hashed in, keeps their keys apart.
+    fn for_call_in(serial: NonZeroU64, pid: u32) -> Self {
         static SECRET: OnceLock<RandomState> = OnceLock::new();
         let secret = SECRET.get_or_init(RandomState::new);
-        let half = |lane: u8| secret.hash_one((serial, lane));
+        let half = |lane: u8| secret.hash_one((pid, serial, lane));
         let random = (u128::from(half(0)) << 64) | u128::from(half(1));
         let uuid = uuid::Builder::from_random_bytes(random.to_be_bytes()).into_uuid();
         Self(uuid.as_u128())
@@ -147,9 +153,8 @@ thread_local! {
     /// The serial number of the call whose attempt is being polled; 0 until its context is first
     /// read, and whenever no attempt is being polled.
     static SERIAL: Cell<u64> = const { Cell::new(0) };
-    /// The last serial number drawn on this thread: its high bits are the thread's own prefix,
-    /// taken from a global counter the first time, its low bits count calls.
-    static LAST_SERIAL: Cell<u64> = const { Cell::new(0) };
+    /// The serial numbers this thread may still draw: the next, and the end of its block.
+    static SERIALS: Cell<(u64, u64)> = const { Cell::new((0, 0)) };
 }
 
 /// The attempt (from 1, so never 0) and the attempts in all, as one word.
@@ -168,32 +173,45 @@ const fn unpack(word: u64) -> Option<(u32, u32)> {
     }
 }
 
-/// The bits of a serial number that count one thread's calls: a trillion calls before the thread
-/// takes a new prefix.
-const CALL_BITS: u32 = 40;
+/// Serial numbers a thread takes from the process's counter at a time: one shared atomic add per
+/// block, and 2^64 / 2^16 = 2^48 blocks before the counter could wrap, however many threads come
+/// and go.
+const BLOCK: u64 = 1 << 16;
+
+/// The first serial number: 0 and 1 are [`Ownership::UNKNOWN`] and [`Ownership::OWNER`].
+const FIRST_SERIAL: u64 = 2;
 
 /// A serial number unique in the process: a thread-local increment, with an atomic shared by the
-/// threads only once per thread (and per trillion calls).
+/// threads once per block.
 #[inline]
 fn next_serial() -> NonZeroU64 {
-    const CALLS: u64 = (1 << CALL_BITS) - 1;
-    LAST_SERIAL.with(|last| {
-        let previous = last.get();
-        // A thread's first call (no prefix yet), or its block of calls used up.
-        let next = if previous & CALLS == 0 || previous & CALLS == CALLS {
-            new_prefix()
+    SERIALS.with(|serials| {
+        let (next, end) = serials.get();
+        let (serial, end) = if next < end {
+            (next, end)
         } else {
-            previous + 1
+            let start = take_block(&NEXT_BLOCK);
+            (start, start + BLOCK)
         };
-        last.set(next);
-        NonZeroU64::new(next).unwrap_or(NonZeroU64::MIN)
+        serials.set((serial + 1, end));
+        NonZeroU64::new(serial).unwrap_or(NonZeroU64::MIN)
     })
 }
 
+/// The counter blocks are taken from.
+static NEXT_BLOCK: AtomicU64 = AtomicU64::new(FIRST_SERIAL);
+
+/// The start of the next block of `counter`. Should the counter ever reach the serial numbers
+/// [`Ownership::NESTED`] stands near (after 2^48 blocks), it starts over past the reserved ones
+/// rather than wrap onto them.
 #[cold]
-fn new_prefix() -> u64 {
-    static NEXT_PREFIX: AtomicU64 = AtomicU64::new(1);
-    (NEXT_PREFIX.fetch_add(1, Ordering::Relaxed) << CALL_BITS) | 1
+fn take_block(counter: &AtomicU64) -> u64 {
+    let start = counter.fetch_add(BLOCK, Ordering::Relaxed);
+    if !(FIRST_SERIAL..u64::MAX - BLOCK).contains(&start) {
+        counter.store(FIRST_SERIAL + BLOCK, Ordering::Relaxed);
+        return FIRST_SERIAL;
+    }
+    start
 }
 
 /// Where a call stands with respect to the context, in one word: [`Ownership::UNKNOWN`] until
@@ -206,11 +224,10 @@ pub(crate) struct Ownership(u64);
 impl Ownership {
     /// Not yet decided: the call has not been polled.
     pub(crate) const UNKNOWN: Self = Self(0);
-    /// Owns retry; no serial number drawn yet. (Serial numbers start at 2^40 + 1.)
+    /// Owns retry; no serial number drawn yet. (Serial numbers start at 2.)
     const OWNER: Self = Self(1);
     /// Polled inside an attempt of another call, which owns retry: it makes one attempt, under
-    /// the outer call's context. (No serial number comes near `u64::MAX`: a thread takes a new
-    /// prefix after 2^40 calls, and a process makes fewer than 2^23 prefixes.)
+    /// the outer call's context. (No serial number is `u64::MAX`: see [`take_block`].)
     pub(crate) const NESTED: Self = Self(u64::MAX);
 
     /// The serial number to publish: 0 while none is drawn.
@@ -314,6 +331,43 @@ mod tests {
         all.sort_unstable();
         all.dedup();
         assert_eq!(all.len(), drawn);
+    }
+
+    #[test]
+    fn serials_stay_unique_and_clear_of_the_markers_however_many_threads_come_and_go() {
+        // A thread takes one block, whatever it draws: ten thousand short-lived threads.
+        let mut all: Vec<u64> = (0..10_000)
+            .map(|_| std::thread::spawn(|| next_serial().get()).join().unwrap())
+            .collect();
+        assert!(all.iter().all(|s| *s >= FIRST_SERIAL && *s != u64::MAX));
+        all.sort_unstable();
+        all.dedup();
+        assert_eq!(all.len(), 10_000);
+    }
+
+    #[test]
+    fn the_block_counter_never_hands_out_the_markers() {
+        let counter = AtomicU64::new(u64::MAX - BLOCK - 3);
+        let starts: Vec<u64> = (0..4).map(|_| take_block(&counter)).collect();
+        assert_eq!(
+            starts[1], FIRST_SERIAL,
+            "starts over rather than wrap: {starts:?}"
+        );
+        assert_eq!(starts[2], FIRST_SERIAL + BLOCK);
+        for start in starts {
+            assert!(start >= FIRST_SERIAL && start + BLOCK < u64::MAX, "{start}");
+        }
+    }
+
+    #[test]
+    fn a_forked_child_makes_other_keys_than_its_parent() {
+        // What a child of `fork` has: the parent's serial numbers, in another process.
+        let serial = next_serial();
+        let parent = IdempotencyKey::for_call_in(serial, 1000);
+        assert_eq!(parent, IdempotencyKey::for_call_in(serial, 1000));
+        let child = IdempotencyKey::for_call_in(serial, 1001);
+        assert_ne!(parent, child);
+        assert_eq!(child, IdempotencyKey::for_call_in(serial, 1001));
     }
 
     #[test]
