@@ -43,6 +43,12 @@ impl Retryable for ApiError {
     }
 }
 
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{self:?}")
+    }
+}
+
 /// The timeout's error is deliberately *not* classified transient above: a cut attempt must be
 /// retried whatever the classifier says.
 impl From<TimedOut> for ApiError {
@@ -544,4 +550,92 @@ async fn every_key_together_on_mut_self() {
     assert!(waits[2] >= ms(200) && waits[2] <= ms(400), "{waits:?}");
     let starts = session.remote.starts();
     assert_eq!(starts[1], ms(1000) + on_tokio_timer(waits[0]));
+}
+
+// ---- the bounds count from the start, as tokio's own timeout does ----
+
+/// Attempt 1 holds its first poll for 300 ms of clock before it first waits (on tokio's paused
+/// clock, `advance` moves the clock and yields), then never finishes; attempt 2 succeeds.
+struct SlowFirstPoll {
+    attempts: Mutex<u32>,
+}
+
+impl SlowFirstPoll {
+    fn new() -> Self {
+        Self {
+            attempts: Mutex::new(0),
+        }
+    }
+
+    async fn call(&self) -> Result<u32, ApiError> {
+        let attempt = {
+            let mut attempts = self.attempts.lock().unwrap();
+            *attempts += 1;
+            *attempts
+        };
+        if attempt == 1 {
+            tokio::time::advance(ms(300)).await;
+            std::future::pending::<()>().await;
+        }
+        Ok(attempt)
+    }
+
+    /// Fails, after holding its first poll for 300 ms of clock.
+    async fn fail_slowly(&self) -> Result<u32, ApiError> {
+        *self.attempts.lock().unwrap() += 1;
+        tokio::time::advance(ms(300)).await;
+        Err(ApiError::Busy { retry_after: None })
+    }
+
+    fn attempts(&self) -> u32 {
+        *self.attempts.lock().unwrap()
+    }
+}
+
+#[vta_retry(attempts = 2, backoff = "0s", timeout = "100ms")]
+async fn slow_to_start(remote: &SlowFirstPoll) -> Result<u32, ApiError> {
+    remote.call().await
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_timeout_counts_from_the_attempts_start_not_its_first_wait() {
+    let remote = SlowFirstPoll::new();
+    let start = Instant::now();
+    assert_eq!(slow_to_start(&remote).await, Ok(2));
+    // Cut when it first waits, 300 ms in, already past its 100 ms: as `tokio::time::timeout`
+    // cuts it. (Counted from the first wait, it would run to 400 ms.)
+    assert_eq!(start.elapsed(), ms(300));
+
+    let remote = SlowFirstPoll::new();
+    let start = Instant::now();
+    let cut = tokio::time::timeout(ms(100), remote.call()).await;
+    assert!(cut.is_err());
+    assert_eq!(start.elapsed(), ms(300), "the same as tokio's own timeout");
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_function_forms_timeout_counts_from_the_attempts_start_too() {
+    let remote = SlowFirstPoll::new();
+    let start = Instant::now();
+    let policy = Policy::new(2, Backoff::constant(Duration::ZERO)).with_timeout(ms(100));
+    assert_eq!(policy.retry(|| remote.call()).await, Ok(2));
+    assert_eq!(start.elapsed(), ms(300));
+}
+
+#[vta_retry(attempts = 3, backoff = "1ms", max_elapsed = "250ms")]
+async fn slow_failure_within_a_deadline(remote: &SlowFirstPoll) -> Result<u32, ApiError> {
+    remote.fail_slowly().await
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_deadline_counts_from_the_calls_start_not_its_first_wait() {
+    let remote = SlowFirstPoll::new();
+    let start = Instant::now();
+    assert_eq!(
+        slow_failure_within_a_deadline(&remote).await,
+        Err(ApiError::Busy { retry_after: None })
+    );
+    // 300 ms in, past the 250 ms deadline: no second attempt.
+    assert_eq!(remote.attempts(), 1);
+    assert_eq!(start.elapsed(), ms(300));
 }

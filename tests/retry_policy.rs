@@ -238,3 +238,48 @@ fn the_future_is_send_when_the_body_is() {
     let script = Script::new([Ok(1)]);
     is_send(&create_signing_key(&script));
 }
+
+// ---- a zero wait still yields to the scheduler ----
+
+static BURNED: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+/// Fails at once, without waiting on anything, every time.
+#[vta_retry(attempts = 1000000, backoff = "0s")]
+async fn always_failing_at_once() -> Result<u32, std::io::Error> {
+    BURNED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    Err(std::io::ErrorKind::ConnectionReset.into())
+}
+
+/// With no wait between attempts, the loop spends tokio's cooperative budget and yields once it
+/// is spent: a `select!` around the call gets its turn, and stops it. Without the yield, every
+/// attempt would run inside the first poll, and the call would return first.
+#[tokio::test(start_paused = true)]
+async fn a_zero_wait_spends_the_cooperative_budget_and_yields() {
+    let stopped = tokio::select! {
+        biased;
+        _ = always_failing_at_once() => false,
+        () = tokio::task::yield_now() => true,
+    };
+    assert!(stopped, "the other branch got its turn");
+    let burned = BURNED.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        burned < 1_000,
+        "stopped after one budget's worth of attempts, not {burned}"
+    );
+
+    let policy = vta_retry_runtime::Policy::new(
+        1_000_000,
+        vta_retry_runtime::Backoff::constant(std::time::Duration::ZERO),
+    );
+    let calls = std::sync::atomic::AtomicU32::new(0);
+    let stopped = tokio::select! {
+        biased;
+        _ = policy.retry(|| async {
+            calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Err::<u32, _>(std::io::Error::from(std::io::ErrorKind::ConnectionReset))
+        }) => false,
+        () = tokio::task::yield_now() => true,
+    };
+    assert!(stopped, "the function form yields too");
+    assert!(calls.load(std::sync::atomic::Ordering::SeqCst) < 1_000);
+}

@@ -264,6 +264,8 @@ fn retry_loop(
             // By value: a borrowed `wait` would be stored in the future across the await.
             if #private::must_wait(#wait) {
                 #private::sleep(#wait).await;
+            } else {
+                #private::breathe().await;
             }
         }
     };
@@ -399,6 +401,8 @@ fn in_place_loop(
             };
             if #private::must_wait(#wait) {
                 #private::sleep(#wait).await;
+            } else {
+                #private::breathe().await;
             }
         }
     }

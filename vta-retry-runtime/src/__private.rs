@@ -66,17 +66,26 @@ pub struct Call {
     vta_key: KeyRole,
     /// Whether this call owns retry (and its serial number), decided when it is first polled.
     ownership: Ownership,
-    /// When the call first waited on anything or first failed, whichever came first; `None`
-    /// before that, and always when nothing needs the clock. Read lazily so that a call that
-    /// succeeds at once never reads the clock.
+    /// When the call started, for a policy with a deadline or a timeout, which count from there;
+    /// otherwise when it first waited on anything or first failed, whichever came first, and only
+    /// if a hook or tracing reports the time: so that a call that succeeds at once under such a
+    /// policy never reads the clock.
     started: Option<Instant>,
 }
 
 impl Call {
-    /// A call about to make its first attempt. `reports_elapsed` is set when a hook will be told
-    /// the elapsed time.
+    /// A call starting now, about to make its first attempt. `reports_elapsed` is set when a
+    /// hook will be told the elapsed time.
     #[inline]
-    pub const fn start(policy: Policy, reports_elapsed: bool) -> Self {
+    pub fn start(policy: Policy, reports_elapsed: bool) -> Self {
+        let mut call = Self::new(policy, reports_elapsed);
+        call.begin(policy);
+        call
+    }
+
+    /// A call that has not started: the function form's, made when it is built.
+    #[inline]
+    pub(crate) const fn new(policy: Policy, reports_elapsed: bool) -> Self {
         Self {
             attempt: 1,
             needs_clock: policy.needs_start_time() || reports_elapsed || cfg!(feature = "tracing"),
@@ -84,6 +93,15 @@ impl Call {
             vta_key: KeyRole::Unkeyed,
             ownership: Ownership::UNKNOWN,
             started: None,
+        }
+    }
+
+    /// The call starts: a deadline and a timeout count from now. (The policy is a constant in
+    /// the attribute's expansion, so a call without either reads no clock.)
+    #[inline]
+    pub(crate) fn begin(&mut self, policy: Policy) {
+        if policy.needs_start_time() {
+            self.started = Some(Instant::now());
         }
     }
 
@@ -334,23 +352,34 @@ impl<R> Limit<R> for Unlimited {
 }
 
 pin_project! {
-    /// A bound, and the timer that keeps it, started when the attempt first waits: an attempt
-    /// that finishes without waiting never touches the clock or the timer.
+    /// A bound, counted from the attempt's start as `tokio::time::timeout` counts it, and the
+    /// timer that keeps it, registered only when the attempt first waits: an attempt that
+    /// finishes without waiting reads the clock once and never touches the timer.
     pub struct Limited<E> {
-        limit: Option<(Duration, ToError<E>)>,
+        limit: Option<Bound<E>>,
         #[pin]
         sleep: Option<Sleep>,
     }
 }
 
+/// When an attempt is cut, and how its error is made.
+struct Bound<E> {
+    deadline: Instant,
+    limit: Duration,
+    to_error: ToError<E>,
+}
+
 impl<E> Limited<E> {
-    /// The bound of the call's next attempt under `policy`; none without a conversion.
+    /// The bound of the call's attempt starting now under `policy`; none without a conversion.
     #[inline]
     pub fn new(call: &Call, policy: Policy, to_error: Option<ToError<E>>) -> Self {
         let limit = to_error.and_then(|to_error| {
-            policy
-                .attempt_limit(call.elapsed())
-                .map(|limit| (limit, to_error))
+            let limit = policy.attempt_limit(call.elapsed())?;
+            Some(Bound {
+                deadline: Instant::now() + limit,
+                limit,
+                to_error,
+            })
         });
         Self { limit, sleep: None }
     }
@@ -359,11 +388,16 @@ impl<E> Limited<E> {
 impl<R: RetryOutcome> Limit<R> for Limited<R::Error> {
     fn poll_expired(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<R> {
         let mut this = self.project();
-        let Some((limit, to_error)) = *this.limit else {
+        let Some(Bound {
+            deadline,
+            limit,
+            to_error,
+        }) = *this.limit
+        else {
             return Poll::Pending;
         };
         if this.sleep.is_none() {
-            this.sleep.set(Some(tokio::time::sleep(limit)));
+            this.sleep.set(Some(tokio::time::sleep_until(deadline)));
         }
         match this.sleep.as_pin_mut().map(|sleep| sleep.poll(cx)) {
             Some(Poll::Ready(())) => Poll::Ready(R::failed(to_error(TimedOut::new(limit)))),
@@ -705,6 +739,35 @@ pub const fn must_wait(wait: Duration) -> bool {
 #[track_caller]
 pub fn sleep(wait: Duration) -> Sleep {
     tokio::time::sleep(wait)
+}
+
+/// The pause between two attempts with no wait between them: a unit of tokio's cooperative
+/// budget, and a yield to the scheduler once the budget is spent, as tokio's own resources do.
+/// Without it, a body that fails without waiting would run every attempt inside one poll, where
+/// neither `select!` nor a timeout around the call could stop it.
+#[inline]
+pub fn breathe() -> Breathe {
+    Breathe
+}
+
+/// See [`breathe`].
+#[derive(Debug)]
+#[must_use = "futures do nothing unless awaited"]
+pub struct Breathe;
+
+impl Future for Breathe {
+    type Output = ();
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        poll_breathe(cx)
+    }
+}
+
+/// [`Breathe`]'s poll, for the function form's state machine.
+#[inline]
+pub(crate) fn poll_breathe(cx: &mut Context<'_>) -> Poll<()> {
+    tokio::task::coop::poll_proceed(cx).map(|budget| budget.made_progress())
 }
 
 // ---- Describing an error for `tracing`, whatever it implements ----

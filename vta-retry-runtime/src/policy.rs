@@ -187,10 +187,10 @@ impl Policy {
         self.budget
     }
 
-    /// Whether a call under this policy needs to read the clock when it starts: only to keep a
-    /// deadline. Reports of elapsed time ask for it themselves.
+    /// Whether a call under this policy reads the clock when it starts: a deadline and a timeout
+    /// count from there. Reports of elapsed time ask for it themselves, later.
     pub const fn needs_start_time(&self) -> bool {
-        self.max_elapsed.is_some()
+        self.max_elapsed.is_some() || self.timeout.is_some()
     }
 
     /// The decision after a failed attempt: wait and try again, or give up and return the error

@@ -14,7 +14,7 @@ use tokio::time::Sleep;
 
 use crate::__private::{
     AttemptBounds, ByDisplay, Call, HintByType, Limited, NoHint, PolicyMayCut, ToError,
-    after_attempt, after_attempt_if, must_wait, no_hook, sleep,
+    after_attempt, after_attempt_if, must_wait, no_hook, poll_breathe, sleep,
 };
 use crate::keyed_form::{self, KeyedAttempts, start_keyed};
 use crate::{Policy, RetryEvent, Retryable};
@@ -258,6 +258,9 @@ pin_project! {
             #[pin]
             sleep: Sleep,
         },
+        /// Retrying with no wait: spending tokio's cooperative budget, and yielding once it is
+        /// spent.
+        Breathing,
         /// The outcome was returned.
         Done,
     }
@@ -281,7 +284,7 @@ where
         on_retry: NoHook,
         to_error,
         vta_key: None,
-        call: Call::start(policy, false),
+        call: Call::new(policy, false),
         keyed: KeyedAttempts::new(start_keyed::<F, Fut, T, E>),
         holder: None,
         state: State::New,
@@ -364,7 +367,7 @@ where
             on_retry,
             to_error: self.to_error,
             vta_key: self.vta_key,
-            call: Call::start(self.policy, true),
+            call: Call::new(self.policy, true),
             keyed: self.keyed,
             holder: None,
             state: State::New,
@@ -400,6 +403,7 @@ where
         loop {
             match this.state.as_mut().project() {
                 StateProjection::New => {
+                    this.call.begin(*this.policy);
                     let holds_key = this.vta_key.unwrap_or_else(keyed_form::is_vta_error::<E>);
                     if holds_key {
                         let role = this.keyed.start(this.op, this.holder.as_mut());
@@ -458,11 +462,15 @@ where
                         Some(wait) if must_wait(wait) => {
                             this.state.set(State::Waiting { sleep: sleep(wait) });
                         }
-                        Some(_) => this.state.set(State::Ready),
+                        Some(_) => this.state.set(State::Breathing),
                     }
                 }
                 StateProjection::Waiting { sleep } => {
                     ready!(sleep.poll(cx));
+                    this.state.set(State::Ready);
+                }
+                StateProjection::Breathing => {
+                    ready!(poll_breathe(cx));
                     this.state.set(State::Ready);
                 }
                 StateProjection::Done => panic!("`Retry` polled after it returned its outcome"),
