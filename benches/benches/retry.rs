@@ -1,5 +1,6 @@
-//! `cargo bench -p vta-retry-benches`: ns per call of every variant, success path and retry path,
-//! each path one criterion group, every call awaited on one current-thread tokio runtime.
+//! `cargo bench -p vta-retry-benches`: ns per call of every variant, a criterion group per body
+//! shape on the success path and one per retry path, every call awaited on one current-thread
+//! tokio runtime.
 //!
 //! Every routine is an `async` block that awaits the call and passes its output through
 //! `std::hint::black_box`, returning `()`: criterion's own `black_box` (without its nightly
@@ -9,76 +10,46 @@
 use std::cell::Cell;
 use std::hint::black_box;
 
-use criterion::{Criterion, criterion_main};
-use vta_retry_benches::{awaiting, paused_runtime, retry, retry_timer, runtime, success};
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, Criterion, criterion_main};
+use tokio::runtime::Runtime;
+use vta_retry_benches::{
+    awaiting, early_return, expression, paused_runtime, retry, retry_timer, runtime, suspending,
+};
 
-/// The success path: the body succeeds at once.
-fn success_path(c: &mut Criterion) {
-    let rt = runtime();
-    let mut group = c.benchmark_group("success");
-    group.bench_function("plain", |b| {
-        b.to_async(&rt).iter(|| async {
-            let _ = black_box(success::plain(black_box(1)).await);
+/// One variant of a success-path group: `call(1)` awaited on `rt`, its output through
+/// `black_box`.
+fn variant<F, Fut, T>(group: &mut BenchmarkGroup<'_, WallTime>, rt: &Runtime, name: &str, call: F)
+where
+    F: Fn(u64) -> Fut,
+    Fut: Future<Output = T>,
+{
+    group.bench_function(name, |b| {
+        b.to_async(rt).iter(|| async {
+            let _ = black_box(call(black_box(1)).await);
         });
     });
-    group.bench_function("hand_written", |b| {
-        b.to_async(&rt).iter(|| async {
-            let _ = black_box(success::hand_written(black_box(1)).await);
-        });
-    });
-    group.bench_function("vta_retry", |b| {
-        b.to_async(&rt).iter(|| async {
-            let _ = black_box(success::vta_retry(black_box(1)).await);
-        });
-    });
-    group.bench_function("vta_retry_every_key", |b| {
-        b.to_async(&rt).iter(|| async {
-            let _ = black_box(success::vta_retry_every_key(black_box(1)).await);
-        });
-    });
-    group.bench_function("backon", |b| {
-        b.to_async(&rt).iter(|| async {
-            let _ = black_box(success::backon(black_box(1)).await);
-        });
-    });
-    group.bench_function("backon_attr", |b| {
-        b.to_async(&rt).iter(|| async {
-            let _ = black_box(success::backon_attr(black_box(1)).await);
-        });
-    });
-    group.bench_function("tokio_retry2", |b| {
-        b.to_async(&rt).iter(|| async {
-            let _ = black_box(success::tokio_retry2(black_box(1)).await);
-        });
-    });
-    group.finish();
 }
 
-/// The success path of a body that awaits and uses `?`.
-fn awaiting_path(c: &mut Criterion) {
+/// The success path of each body shape: the body could fail (it reads a `static` at run time),
+/// and does not.
+fn success_path(c: &mut Criterion) {
     let rt = runtime();
-    let mut group = c.benchmark_group("awaiting");
-    group.bench_function("plain", |b| {
-        b.to_async(&rt).iter(|| async {
-            let _ = black_box(awaiting::plain(black_box(1)).await);
-        });
-    });
-    group.bench_function("hand_written", |b| {
-        b.to_async(&rt).iter(|| async {
-            let _ = black_box(awaiting::hand_written(black_box(1)).await);
-        });
-    });
-    group.bench_function("vta_retry", |b| {
-        b.to_async(&rt).iter(|| async {
-            let _ = black_box(awaiting::vta_retry(black_box(1)).await);
-        });
-    });
-    group.bench_function("vta_retry_every_key", |b| {
-        b.to_async(&rt).iter(|| async {
-            let _ = black_box(awaiting::vta_retry_every_key(black_box(1)).await);
-        });
-    });
-    group.finish();
+    macro_rules! shape {
+        ($shape:ident $(, $peer:ident)*) => {{
+            let mut group = c.benchmark_group(stringify!($shape));
+            variant(&mut group, &rt, "plain", $shape::plain);
+            variant(&mut group, &rt, "hand_written", $shape::hand_written);
+            variant(&mut group, &rt, "vta_retry", $shape::vta_retry);
+            variant(&mut group, &rt, "vta_retry_every_key", $shape::vta_retry_every_key);
+            $(variant(&mut group, &rt, stringify!($peer), $shape::$peer);)*
+            group.finish();
+        }};
+    }
+    shape!(early_return, backon, backon_attr, tokio_retry2);
+    shape!(expression);
+    shape!(awaiting, backon, backon_attr, tokio_retry2);
+    shape!(suspending);
 }
 
 /// One retry-path group: every variant of `$module`, on `$runtime`.
@@ -142,7 +113,6 @@ fn retry_timer_path(c: &mut Criterion) {
 pub fn benches() {
     let mut criterion = Criterion::default().configure_from_args();
     success_path(&mut criterion);
-    awaiting_path(&mut criterion);
     retry_path(&mut criterion);
     retry_timer_path(&mut criterion);
 }

@@ -1,4 +1,4 @@
-//! Each success-path variant polled once with a no-op waker, in a function of its own, for
+//! Each success-path variant of the early-return shape polled once with a no-op waker, in a function of its own, for
 //! reading the generated code:
 //! `cargo rustc --release -p vta-retry-benches --example asm_probe -- --emit asm`.
 
@@ -6,26 +6,28 @@ use std::hint::black_box;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
-use vta_retry_benches::{BenchError, success};
+use vta_retry_benches::{BenchError, early_return, expression};
 
 macro_rules! probe {
-    ($name:ident) => {
+    ($name:ident, $shape:ident :: $variant:ident) => {
         /// Polls the variant's future once.
         #[inline(never)]
         fn $name(x: u64) -> Poll<Result<u64, BenchError>> {
             let mut cx = Context::from_waker(Waker::noop());
-            pin!(success::$name(x)).as_mut().poll(&mut cx)
+            pin!($shape::$variant(x)).as_mut().poll(&mut cx)
         }
     };
 }
 
-probe!(plain);
-probe!(hand_written);
-probe!(vta_retry);
+probe!(plain, early_return::plain);
+probe!(hand_written, early_return::hand_written);
+probe!(vta_retry, early_return::vta_retry);
+probe!(expression_vta_retry, expression::vta_retry);
 
 fn main() {
     let _rt = vta_retry_benches::runtime();
     println!("{:?}", plain(black_box(1)));
     println!("{:?}", hand_written(black_box(1)));
     println!("{:?}", vta_retry(black_box(1)));
+    println!("{:?}", expression_vta_retry(black_box(1)));
 }

@@ -7,37 +7,42 @@
 //!     target/release/examples/instructions <variant> <calls>
 //! ```
 //!
-//! Each run awaits `<calls>` calls of `success::<variant>` on one current-thread runtime;
+//! Each run awaits `<calls>` calls of `<shape>::<variant>` (named `shape/variant`) on one
+//! current-thread runtime;
 //! callgrind's "Collected" total for 1,000,000 calls, less the total for 0, divided by
 //! 1,000,000, is the instructions of one call. `scripts/instructions.sh` does the arithmetic.
 
 use std::hint::black_box;
 
-use vta_retry_benches::{awaiting, success};
+use vta_retry_benches::{awaiting, early_return, expression, suspending};
 
 fn main() {
     let mut args = std::env::args().skip(1);
-    let variant = args.next().unwrap_or_else(|| "vta_retry".to_owned());
+    let variant = args
+        .next()
+        .unwrap_or_else(|| "early_return/vta_retry".to_owned());
     let calls: u64 = args
         .next()
         .and_then(|n| n.parse().ok())
         .unwrap_or(1_000_000);
     let runtime = vta_retry_benches::runtime();
-    match variant.as_str() {
-        "plain" => runtime.block_on(run(calls, success::plain)),
-        "hand_written" => runtime.block_on(run(calls, success::hand_written)),
-        "vta_retry" => runtime.block_on(run(calls, success::vta_retry)),
-        "vta_retry_every_key" => runtime.block_on(run(calls, success::vta_retry_every_key)),
-        "awaiting_plain" => runtime.block_on(run(calls, awaiting::plain)),
-        "awaiting_hand_written" => runtime.block_on(run(calls, awaiting::hand_written)),
-        "awaiting_vta_retry" => runtime.block_on(run(calls, awaiting::vta_retry)),
-        "awaiting_vta_retry_every_key" => {
-            runtime.block_on(run(calls, awaiting::vta_retry_every_key))
-        }
-        "backon" => runtime.block_on(run(calls, success::backon)),
-        "backon_attr" => runtime.block_on(run(calls, success::backon_attr)),
-        "tokio_retry2" => runtime.block_on(run(calls, success::tokio_retry2)),
-        other => panic!("no variant {other}"),
+    macro_rules! variants {
+        ($($shape:ident: $($name:ident),*;)*) => {
+            match variant.as_str() {
+                $($(
+                    concat!(stringify!($shape), "/", stringify!($name)) => {
+                        runtime.block_on(run(calls, $shape::$name))
+                    }
+                )*)*
+                other => panic!("no variant {other}: write <shape>/<variant>, as early_return/vta_retry"),
+            }
+        };
+    }
+    variants! {
+        early_return: plain, hand_written, vta_retry, vta_retry_every_key, backon, backon_attr, tokio_retry2;
+        expression: plain, hand_written, vta_retry, vta_retry_every_key;
+        awaiting: plain, hand_written, vta_retry, vta_retry_every_key, backon, backon_attr, tokio_retry2;
+        suspending: plain, hand_written, vta_retry, vta_retry_every_key;
     }
 }
 

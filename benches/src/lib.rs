@@ -1,24 +1,46 @@
 //! The variants that the benchmarks, the allocation test and the `report` example compare.
 //!
-//! Every variant is an `async fn(x: u64) -> Result<u64, BenchError>` with the same body,
-//! `Ok(black_box(black_box(x) + 1))`: opaque to the optimizer, but cheap, so that what is
-//! measured is the cost of the retry wrapper around it.
+//! Every variant is an `async fn(x: u64) -> Result<u64, BenchError>` around a cheap body whose
+//! failure is decided at run time: it reads [`FAIL`], a `static` the compiler cannot see
+//! through, so no variant's retry path can be proven dead and deleted. In the success-path
+//! groups `FAIL` is false, so every call succeeds at once; what is measured is what the retry
+//! wrapper costs around a body that could have failed.
 //!
-//! - [`success`]: the body succeeds at once; the policy is 3 attempts, waiting 500 ms then 1 s.
-//! - [`retry`]: the body fails once with a transient error, then succeeds; the policy is
-//!   3 attempts with a zero wait.
+//! The success path, a module per body shape ([`SHAPES`]), each with the variants of
+//! [`VARIANTS`] (and, where it says so, [`PEERS`]); the policy is 3 attempts, waiting 500 ms
+//! then 1 s:
 //!
-//! Each module holds one function per variant, in the order of [`VARIANTS`].
+//! - [`early_return`]: `if fails() { return Err(..) } Ok(..)`: leaves early, does not await;
+//! - [`expression`]: `if fails() { Err(..) } else { Ok(..) }`: neither leaves early nor awaits;
+//! - [`awaiting`]: `let v = fetch(x).await?; Ok(v + 1)`, `fetch` ready at once: a real call's
+//!   shape;
+//! - [`suspending`]: as [`awaiting`], after suspending once (the task is woken and polled
+//!   again), as an attempt that does I/O does.
+//!
+//! The retry path: [`retry`] (one transient failure, a zero wait, success) and [`retry_timer`]
+//! (the same through tokio's timer, on the paused clock), with every variant of [`ALL`].
 
 use std::cell::Cell;
 use std::hint::black_box;
 use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use vta_retry_runtime::Retryable;
 
-/// The variants, in the order of the benchmarks' and the report's rows.
-pub const VARIANTS: [&str; 6] = [
+/// The body shapes of the success path, in the order of the report's tables.
+pub const SHAPES: [&str; 4] = ["early_return", "expression", "awaiting", "suspending"];
+
+/// The variants every shape has.
+pub const VARIANTS: [&str; 4] = ["plain", "hand_written", "vta_retry", "vta_retry_every_key"];
+
+/// The peers, on the shapes that have them ([`early_return`] and [`awaiting`]).
+pub const PEERS: [&str; 3] = ["backon", "backon_attr", "tokio_retry2"];
+
+/// The retry path's variants, in the order of the report's rows.
+pub const ALL: [&str; 6] = [
     "plain",
     "hand_written",
     "vta_retry",
@@ -26,6 +48,15 @@ pub const VARIANTS: [&str; 6] = [
     "backon_attr",
     "tokio_retry2",
 ];
+
+/// Whether the body fails. False in every success-path measurement; read at run time.
+pub static FAIL: AtomicBool = AtomicBool::new(false);
+
+/// Whether this call of the body fails: [`FAIL`], read so that the optimizer cannot know.
+#[inline(always)]
+pub fn fails() -> bool {
+    black_box(FAIL.load(Ordering::Relaxed))
+}
 
 /// The first wait of the success-path policy.
 pub const FIRST_WAIT: Duration = Duration::from_millis(500);
@@ -94,8 +125,46 @@ pub fn flaky(x: u64, calls: &Cell<u32>) -> Result<u64, BenchError> {
     }
 }
 
-/// The success path: 3 attempts, waiting 500 ms then 1 s; the body never fails.
-pub mod success {
+/// The team-wide policy the every-key variants start from.
+pub const BASE_POLICY: vta_retry_runtime::Policy = vta_retry_runtime::Policy::DEFAULT;
+
+/// The retry budget the every-key variants share: on the success path, each call refills it.
+pub static BUDGET: vta_retry_runtime::RetryBudget = vta_retry_runtime::RetryBudget::new(100, 0.1);
+
+/// The every-key variants' hook: never called on the success path.
+pub fn on_retry(error: &BenchError, event: &vta_retry_runtime::RetryEvent) {
+    black_box((error, event.attempt()));
+}
+
+/// The call the awaiting shapes make: ready at once, failing when [`fails`] says so.
+#[inline]
+pub async fn fetch(x: u64) -> Result<u64, BenchError> {
+    if fails() {
+        return Err(BenchError::Transient);
+    }
+    Ok(black_box(x))
+}
+
+/// A future that returns `Pending` once, waking its task, then `Ready`: one suspension, as an
+/// attempt that waits on I/O makes.
+#[derive(Debug, Default)]
+pub struct SuspendOnce(bool);
+
+impl Future for SuspendOnce {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.0 {
+            return Poll::Ready(());
+        }
+        self.0 = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
+
+/// `if fails() { return Err(..) } Ok(..)`: a body that can leave early and does not await.
+pub mod early_return {
     use std::hint::black_box;
 
     use backon::{ExponentialBuilder, Retryable as _};
@@ -103,22 +172,138 @@ pub mod success {
     use tokio_retry2::strategy::ExponentialFactorBackoff;
     use vta_retry_runtime::Retryable as _;
 
-    use super::{ATTEMPTS, BenchError, FIRST_WAIT, MAX_WAIT, classify, is_transient};
+    use super::{ATTEMPTS, BenchError, FIRST_WAIT, MAX_WAIT, classify, fails, is_transient};
 
     /// The limit: the body as a plain `async fn`, with no retry at all.
     pub async fn plain(x: u64) -> Result<u64, BenchError> {
-        Ok(black_box(black_box(x) + 1))
+        if fails() {
+            return Err(BenchError::Transient);
+        }
+        Ok(black_box(x) + 1)
     }
 
-    /// The loop a careful person writes by hand: call, match, sleep, double. Each arm returns
-    /// its own value: returning the matched `outcome` instead makes LLVM copy the 16-byte
-    /// `Result` out of the coroutine with two overlapping 8-byte moves, whose loads straddle
-    /// the stores just made and stall on store-to-load forwarding (about 12 ns a call here).
+    /// The loop a careful person writes by hand: the body inlined, its early return turned into
+    /// the outcome, the error classified, each arm returning its own value.
     pub async fn hand_written(x: u64) -> Result<u64, BenchError> {
         let mut wait = FIRST_WAIT;
         let mut attempt = 1;
         loop {
-            let outcome: Result<u64, BenchError> = Ok(black_box(black_box(x) + 1));
+            if fails() {
+                let error = BenchError::Transient;
+                if error.is_transient() && attempt < ATTEMPTS {
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(MAX_WAIT);
+                    attempt += 1;
+                    continue;
+                }
+                return Err(error);
+            }
+            return Ok(black_box(x) + 1);
+        }
+    }
+
+    /// `#[vta_retry]` on the body as written.
+    #[vta_retry_runtime::vta_retry(attempts = 3, backoff = "500ms..1s")]
+    pub async fn vta_retry(x: u64) -> Result<u64, BenchError> {
+        if fails() {
+            return Err(BenchError::Transient);
+        }
+        Ok(black_box(x) + 1)
+    }
+
+    /// `#[vta_retry]` with every key set: what a production policy adds.
+    #[vta_retry_runtime::vta_retry(
+        policy = super::BASE_POLICY,
+        attempts = 3,
+        backoff = "500ms..1s",
+        jitter = "full",
+        timeout = "5s",
+        max_elapsed = "10s",
+        max_hint = "30s",
+        retry_if = is_transient,
+        on_retry = super::on_retry,
+        budget = super::BUDGET
+    )]
+    pub async fn vta_retry_every_key(x: u64) -> Result<u64, BenchError> {
+        if fails() {
+            return Err(BenchError::Transient);
+        }
+        Ok(black_box(x) + 1)
+    }
+
+    /// backon's policy: 2 retries after the first call, 500 ms doubling up to 1 s, no jitter.
+    pub fn backon_policy() -> ExponentialBuilder {
+        ExponentialBuilder::new()
+            .with_min_delay(FIRST_WAIT)
+            .with_max_delay(MAX_WAIT)
+            .with_factor(2.0)
+            .with_max_times(ATTEMPTS as usize - 1)
+    }
+
+    /// backon's builder: `(|| async { .. }).retry(..).when(..)`.
+    pub async fn backon(x: u64) -> Result<u64, BenchError> {
+        (|| async move {
+            if fails() {
+                return Err(BenchError::Transient);
+            }
+            Ok(black_box(x) + 1)
+        })
+        .retry(backon_policy())
+        .when(is_transient)
+        .await
+    }
+
+    /// backon's `#[backon]` attribute, with the same policy and classifier.
+    #[backon(backoff = backon_policy, when = is_transient)]
+    pub async fn backon_attr(x: u64) -> Result<u64, BenchError> {
+        if fails() {
+            return Err(BenchError::Transient);
+        }
+        Ok(black_box(x) + 1)
+    }
+
+    /// tokio-retry2's `Retry::spawn`, 500 ms doubling up to 1 s, 2 retries.
+    pub async fn tokio_retry2(x: u64) -> Result<u64, BenchError> {
+        let strategy = ExponentialFactorBackoff::from_millis(500, 2.0)
+            .max_delay(MAX_WAIT)
+            .take(ATTEMPTS as usize - 1);
+        tokio_retry2::Retry::spawn(strategy, || async move {
+            if fails() {
+                return Err(classify(BenchError::Transient));
+            }
+            Ok(black_box(x) + 1)
+        })
+        .await
+    }
+}
+
+/// `if fails() { Err(..) } else { Ok(..) }`: a body that neither leaves early nor awaits.
+pub mod expression {
+    use std::hint::black_box;
+
+    use vta_retry_runtime::Retryable as _;
+
+    use super::{ATTEMPTS, BenchError, FIRST_WAIT, MAX_WAIT, fails, is_transient};
+
+    /// The limit.
+    pub async fn plain(x: u64) -> Result<u64, BenchError> {
+        if fails() {
+            Err(BenchError::Transient)
+        } else {
+            Ok(black_box(x) + 1)
+        }
+    }
+
+    /// The careful hand-written loop.
+    pub async fn hand_written(x: u64) -> Result<u64, BenchError> {
+        let mut wait = FIRST_WAIT;
+        let mut attempt = 1;
+        loop {
+            let outcome = if fails() {
+                Err(BenchError::Transient)
+            } else {
+                Ok(black_box(x) + 1)
+            };
             match outcome {
                 Ok(value) => return Ok(value),
                 Err(error) if error.is_transient() && attempt < ATTEMPTS => {
@@ -134,10 +319,14 @@ pub mod success {
     /// `#[vta_retry]`.
     #[vta_retry_runtime::vta_retry(attempts = 3, backoff = "500ms..1s")]
     pub async fn vta_retry(x: u64) -> Result<u64, BenchError> {
-        Ok(black_box(black_box(x) + 1))
+        if fails() {
+            Err(BenchError::Transient)
+        } else {
+            Ok(black_box(x) + 1)
+        }
     }
 
-    /// `#[vta_retry]` with every key set: the cost of what a production policy adds.
+    /// `#[vta_retry]` with every key set.
     #[vta_retry_runtime::vta_retry(
         policy = super::BASE_POLICY,
         attempts = 3,
@@ -151,86 +340,39 @@ pub mod success {
         budget = super::BUDGET
     )]
     pub async fn vta_retry_every_key(x: u64) -> Result<u64, BenchError> {
-        Ok(black_box(black_box(x) + 1))
-    }
-
-    /// backon's policy: 2 retries after the first call, 500 ms doubling up to 1 s, no jitter.
-    pub fn backon_policy() -> ExponentialBuilder {
-        ExponentialBuilder::new()
-            .with_min_delay(FIRST_WAIT)
-            .with_max_delay(MAX_WAIT)
-            .with_factor(2.0)
-            .with_max_times(ATTEMPTS as usize - 1)
-    }
-
-    /// backon's builder: `(|| async { .. }).retry(..).when(..)`.
-    pub async fn backon(x: u64) -> Result<u64, BenchError> {
-        (|| async move { Ok(black_box(black_box(x) + 1)) })
-            .retry(backon_policy())
-            .when(is_transient)
-            .await
-    }
-
-    /// backon's `#[backon]` attribute, with the same policy and classifier.
-    #[backon(backoff = backon_policy, when = is_transient)]
-    pub async fn backon_attr(x: u64) -> Result<u64, BenchError> {
-        Ok(black_box(black_box(x) + 1))
-    }
-
-    /// tokio-retry2's `Retry::spawn`, 500 ms doubling up to 1 s, 2 retries.
-    pub async fn tokio_retry2(x: u64) -> Result<u64, BenchError> {
-        let strategy = ExponentialFactorBackoff::from_millis(500, 2.0)
-            .max_delay(MAX_WAIT)
-            .take(ATTEMPTS as usize - 1);
-        tokio_retry2::Retry::spawn(strategy, || async move {
-            let outcome: Result<u64, BenchError> = Ok(black_box(black_box(x) + 1));
-            outcome.map_err(classify)
-        })
-        .await
+        if fails() {
+            Err(BenchError::Transient)
+        } else {
+            Ok(black_box(x) + 1)
+        }
     }
 }
 
-/// The team-wide policy the every-key variants start from.
-pub const BASE_POLICY: vta_retry_runtime::Policy = vta_retry_runtime::Policy::DEFAULT;
-
-/// The retry budget the every-key variants share: on the success path, each call refills it.
-pub static BUDGET: vta_retry_runtime::RetryBudget = vta_retry_runtime::RetryBudget::new(100, 0.1);
-
-/// The every-key variants' hook: never called on the success path.
-pub fn on_retry(error: &BenchError, event: &vta_retry_runtime::RetryEvent) {
-    black_box((error, event.attempt()));
-}
-
-/// The success path of a body shaped like a real call: it awaits another `async fn` and uses `?`
-/// on its result, which no retry wrapper can run in place (`#[vta_retry]` runs it as a future of
-/// its own, whose polls carry the call's context). The awaited call is ready at once.
+/// `let v = fetch(x).await?; Ok(v + 1)`: a real call's shape; `fetch` is ready at once.
 pub mod awaiting {
     use std::hint::black_box;
 
+    use backon::Retryable as _;
+    use backon_macros::backon;
+    use tokio_retry2::strategy::ExponentialFactorBackoff;
     use vta_retry_runtime::Retryable as _;
 
-    use super::{ATTEMPTS, BenchError, FIRST_WAIT, MAX_WAIT, is_transient};
+    use super::early_return::backon_policy;
+    use super::{ATTEMPTS, BenchError, FIRST_WAIT, MAX_WAIT, classify, fetch, is_transient};
 
-    /// The awaited call.
-    #[inline]
-    async fn fetch(x: u64) -> Result<u64, BenchError> {
-        Ok(black_box(x))
-    }
-
-    /// The limit: the body as a plain `async fn`.
+    /// The limit.
     pub async fn plain(x: u64) -> Result<u64, BenchError> {
         let value = fetch(x).await?;
-        Ok(black_box(value + 1))
+        Ok(black_box(value) + 1)
     }
 
-    /// The careful hand-written loop: the body rewritten without `?`, so that it can run in
-    /// place, matching on the awaited result.
+    /// The careful hand-written loop: the body rewritten to `match` on the awaited result.
     pub async fn hand_written(x: u64) -> Result<u64, BenchError> {
         let mut wait = FIRST_WAIT;
         let mut attempt = 1;
         loop {
             match fetch(x).await {
-                Ok(value) => return Ok(black_box(value + 1)),
+                Ok(value) => return Ok(black_box(value) + 1),
                 Err(error) if error.is_transient() && attempt < ATTEMPTS => {
                     tokio::time::sleep(wait).await;
                     wait = (wait * 2).min(MAX_WAIT);
@@ -245,11 +387,10 @@ pub mod awaiting {
     #[vta_retry_runtime::vta_retry(attempts = 3, backoff = "500ms..1s")]
     pub async fn vta_retry(x: u64) -> Result<u64, BenchError> {
         let value = fetch(x).await?;
-        Ok(black_box(value + 1))
+        Ok(black_box(value) + 1)
     }
 
-    /// `#[vta_retry]` with every key set: its attempt is bounded by a timeout, whose timer is
-    /// started only if the attempt waits.
+    /// `#[vta_retry]` with every key set.
     #[vta_retry_runtime::vta_retry(
         policy = super::BASE_POLICY,
         attempts = 3,
@@ -264,7 +405,99 @@ pub mod awaiting {
     )]
     pub async fn vta_retry_every_key(x: u64) -> Result<u64, BenchError> {
         let value = fetch(x).await?;
-        Ok(black_box(value + 1))
+        Ok(black_box(value) + 1)
+    }
+
+    /// backon's builder.
+    pub async fn backon(x: u64) -> Result<u64, BenchError> {
+        (|| async move {
+            let value = fetch(x).await?;
+            Ok(black_box(value) + 1)
+        })
+        .retry(backon_policy())
+        .when(is_transient)
+        .await
+    }
+
+    /// backon's `#[backon]` attribute.
+    #[backon(backoff = backon_policy, when = is_transient)]
+    pub async fn backon_attr(x: u64) -> Result<u64, BenchError> {
+        let value = fetch(x).await?;
+        Ok(black_box(value) + 1)
+    }
+
+    /// tokio-retry2.
+    pub async fn tokio_retry2(x: u64) -> Result<u64, BenchError> {
+        let strategy = ExponentialFactorBackoff::from_millis(500, 2.0)
+            .max_delay(MAX_WAIT)
+            .take(ATTEMPTS as usize - 1);
+        tokio_retry2::Retry::spawn(strategy, || async move {
+            let value = fetch(x).await.map_err(classify)?;
+            Ok(black_box(value) + 1)
+        })
+        .await
+    }
+}
+
+/// As [`awaiting`], after suspending once: the task is woken and polled again.
+pub mod suspending {
+    use std::hint::black_box;
+
+    use vta_retry_runtime::Retryable as _;
+
+    use super::{ATTEMPTS, BenchError, FIRST_WAIT, MAX_WAIT, SuspendOnce, fetch, is_transient};
+
+    /// The limit.
+    pub async fn plain(x: u64) -> Result<u64, BenchError> {
+        SuspendOnce::default().await;
+        let value = fetch(x).await?;
+        Ok(black_box(value) + 1)
+    }
+
+    /// The careful hand-written loop.
+    pub async fn hand_written(x: u64) -> Result<u64, BenchError> {
+        let mut wait = FIRST_WAIT;
+        let mut attempt = 1;
+        loop {
+            SuspendOnce::default().await;
+            match fetch(x).await {
+                Ok(value) => return Ok(black_box(value) + 1),
+                Err(error) if error.is_transient() && attempt < ATTEMPTS => {
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(MAX_WAIT);
+                    attempt += 1;
+                }
+                Err(error) => return Err(error),
+            }
+        }
+    }
+
+    /// `#[vta_retry]`.
+    #[vta_retry_runtime::vta_retry(attempts = 3, backoff = "500ms..1s")]
+    pub async fn vta_retry(x: u64) -> Result<u64, BenchError> {
+        SuspendOnce::default().await;
+        let value = fetch(x).await?;
+        Ok(black_box(value) + 1)
+    }
+
+    /// `#[vta_retry]` with every key set: here the timeout's timer is registered, since the
+    /// attempt waits.
+    #[vta_retry_runtime::vta_retry(
+        policy = super::BASE_POLICY,
+        attempts = 3,
+        backoff = "500ms..1s",
+        jitter = "full",
+        timeout = "5s",
+        max_elapsed = "10s",
+        max_hint = "30s",
+        retry_if = is_transient,
+        on_retry = super::on_retry,
+        budget = super::BUDGET
+    )]
+    pub async fn vta_retry_every_key(x: u64) -> Result<u64, BenchError> {
+        SuspendOnce::default().await;
+        let value = fetch(x).await?;
+        Ok(black_box(value) + 1)
     }
 }
 
@@ -419,37 +652,38 @@ pub fn criterion_mean_ns(group: &str, variant: &str) -> Option<(f64, f64, f64)> 
     ))
 }
 
-/// The size in bytes of each variant's unpolled future, success path then retry path, in the
-/// order of [`VARIANTS`].
-pub fn future_sizes() -> [(usize, usize); 6] {
+/// The size in bytes of each variant's unpolled future: the success path's, by shape (in the
+/// order of [`SHAPES`], each in the order of [`VARIANTS`]), and the retry path's (in the order
+/// of [`ALL`]).
+pub fn future_sizes() -> ([[usize; 4]; 4], [usize; 6]) {
     use std::mem::size_of_val;
+    macro_rules! shape {
+        ($shape:ident) => {
+            [
+                size_of_val(&$shape::plain(1)),
+                size_of_val(&$shape::hand_written(1)),
+                size_of_val(&$shape::vta_retry(1)),
+                size_of_val(&$shape::vta_retry_every_key(1)),
+            ]
+        };
+    }
     let calls = Cell::new(0);
-    [
-        (
-            size_of_val(&success::plain(1)),
+    (
+        [
+            shape!(early_return),
+            shape!(expression),
+            shape!(awaiting),
+            shape!(suspending),
+        ],
+        [
             size_of_val(&retry::plain(1, &calls)),
-        ),
-        (
-            size_of_val(&success::hand_written(1)),
             size_of_val(&retry::hand_written(1, &calls)),
-        ),
-        (
-            size_of_val(&success::vta_retry(1)),
             size_of_val(&retry::vta_retry(1, &calls)),
-        ),
-        (
-            size_of_val(&success::backon(1)),
             size_of_val(&retry::backon(1, &calls)),
-        ),
-        (
-            size_of_val(&success::backon_attr(1)),
             size_of_val(&retry::backon_attr(1, &calls)),
-        ),
-        (
-            size_of_val(&success::tokio_retry2(1)),
             size_of_val(&retry::tokio_retry2(1, &calls)),
-        ),
-    ]
+        ],
+    )
 }
 
 /// Heap allocations per call of `call`, counted by `counter` (which must be the binary's
@@ -480,19 +714,30 @@ where
     })
 }
 
-/// Heap allocations per call of each variant, on the success path, the zero-wait retry path and
-/// the retry path through tokio's timer (on the paused clock), in the order of [`VARIANTS`].
+/// Heap allocations per call of each variant: the success path's, by shape (as
+/// [`future_sizes`]), and the zero-wait and timer retry paths' (in the order of [`ALL`]).
 /// `counter` must be the binary's `#[global_allocator]`.
 pub fn allocations(
     counter: &'static stats_alloc::StatsAlloc<std::alloc::System>,
     calls: u32,
-) -> [(f64, f64, f64); 6] {
+) -> ([[f64; 4]; 4], [(f64, f64); 6]) {
     let rt = runtime();
     let paused = paused_runtime();
-    macro_rules! measure {
+    macro_rules! shape {
+        ($shape:ident) => {
+            [
+                allocations_per_call(counter, &rt, calls, || $shape::plain(black_box(1))),
+                allocations_per_call(counter, &rt, calls, || $shape::hand_written(black_box(1))),
+                allocations_per_call(counter, &rt, calls, || $shape::vta_retry(black_box(1))),
+                allocations_per_call(counter, &rt, calls, || {
+                    $shape::vta_retry_every_key(black_box(1))
+                }),
+            ]
+        };
+    }
+    macro_rules! retrying {
         ($variant:ident) => {
             (
-                allocations_per_call(counter, &rt, calls, || success::$variant(black_box(1))),
                 allocations_per_call(counter, &rt, calls, || async {
                     let calls = Cell::new(0);
                     retry::$variant(black_box(1), &calls).await
@@ -504,12 +749,20 @@ pub fn allocations(
             )
         };
     }
-    [
-        measure!(plain),
-        measure!(hand_written),
-        measure!(vta_retry),
-        measure!(backon),
-        measure!(backon_attr),
-        measure!(tokio_retry2),
-    ]
+    (
+        [
+            shape!(early_return),
+            shape!(expression),
+            shape!(awaiting),
+            shape!(suspending),
+        ],
+        [
+            retrying!(plain),
+            retrying!(hand_written),
+            retrying!(vta_retry),
+            retrying!(backon),
+            retrying!(backon_attr),
+            retrying!(tokio_retry2),
+        ],
+    )
 }

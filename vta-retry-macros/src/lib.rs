@@ -1,33 +1,30 @@
 //! The `#[vta_retry]` attribute and `#[derive(Retryable)]`. Use them through
 //! [`vta-retry-runtime`], which re-exports them and holds everything the expansions call.
 //!
-//! The attribute's pipeline is three stages, a file each: `parse.rs` (the grammar), `validate.rs`
-//! (the values checked against each other and the function), `expand.rs` (the rewrite, which
-//! cannot fail). On any error the user's function is emitted unchanged beside the errors, so one
-//! typo costs one error rather than a cascade through every caller. The derive is one file,
-//! `derive.rs`, in the same three stages top to bottom; on any error it emits an impl that never
-//! retries beside the errors, for the same reason.
+//! Each macro is a folder of stages, a file each: `attr/` (the grammar in `args.rs`, the function
+//! in `function.rs`, `validate.rs`, and `expand.rs` with its helpers) and `derive/` (`attr.rs`,
+//! `ast.rs`, `valid.rs`, `expand.rs`). What both use lives in files named for it:
+//! `diagnostics.rs` (errors collected, the key a misspelt one meant), `tokens.rs` (generated
+//! names, spans moved onto the user's tokens), `duration.rs` and `runtime_path.rs`. On any error a
+//! macro emits the user's item beside the errors (the function unchanged, or an impl that never
+//! retries), so one typo costs one error rather than a cascade.
 //!
 //! [`vta-retry-runtime`]: https://docs.rs/vta-retry-runtime
 
 #![deny(missing_docs)]
 #![warn(clippy::pedantic)]
 
-mod arguments;
+mod attr;
 mod derive;
 mod diagnostics;
 mod duration;
-mod expand;
-mod parse;
 mod runtime_path;
 mod tokens;
-mod validate;
 
 #[cfg(test)]
 mod proptests;
 
 use proc_macro::TokenStream;
-use quote::quote;
 
 /// Retries an `async fn` that returns `Result<T, E>` when it fails with a transient error.
 ///
@@ -67,29 +64,7 @@ use quote::quote;
 /// function that returns a borrow of a `&mut` argument, each with an error that says why.
 #[proc_macro_attribute]
 pub fn vta_retry(args: TokenStream, item: TokenStream) -> TokenStream {
-    vta_retry_tokens(args.into(), item.into()).into()
-}
-
-/// The whole macro over `proc_macro2` tokens: parse, validate, expand; or, on any error, the
-/// function unchanged plus every error found.
-fn vta_retry_tokens(
-    args: proc_macro2::TokenStream,
-    item: proc_macro2::TokenStream,
-) -> proc_macro2::TokenStream {
-    let (args, mut errors) = parse::parse_args_partially(args);
-    let config = validate::validate_args(args, &mut errors);
-    let function = errors.check(syn::parse2::<parse::RetryFn>(item.clone()));
-    if let Some(function) = &function {
-        validate::check_fn(function, &mut errors);
-    }
-    match errors.finish(function) {
-        Ok(Some(function)) => expand::expand(function, &config),
-        Ok(None) => item,
-        Err(errors) => {
-            let errors = errors.into_compile_error();
-            quote!(#item #errors)
-        }
-    }
+    attr::vta_retry(args.into(), item.into()).into()
 }
 
 /// Implements `Retryable` for an error type from `#[retryable(...)]` attributes on its variants.

@@ -8,10 +8,10 @@ use std::time::Duration;
 use proc_macro2::TokenStream;
 use proptest::prelude::*;
 
+use crate::attr::parse_args;
 use crate::derive::{Place, parse_tokens};
 use crate::diagnostics::Errors;
 use crate::duration::{display_duration, parse_duration};
-use crate::parse::parse_args;
 
 /// Pieces an attribute is made of, right and wrong, so random lists reach past the first check.
 fn attribute_piece() -> impl Strategy<Value = String> {
@@ -159,7 +159,7 @@ proptest! {
             "pub {} fn keep_me(x: &u8) -> Result<u8, E> {{ Ok(*x) }}",
             if is_async { "async" } else { "" },
         )).expect("a valid function");
-        let output = crate::vta_retry_tokens(args, item).to_string();
+        let output = crate::attr::vta_retry(args, item).to_string();
         prop_assert!(output.contains("keep_me"), "the function was lost: {}", output);
     }
 }

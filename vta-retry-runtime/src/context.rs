@@ -42,16 +42,18 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// [`Policy::retry`]: crate::Policy::retry
 #[inline]
 pub fn context() -> Option<CallContext> {
-    let (attempt, max_attempts) = unpack(CURRENT.with(Cell::get))?;
-    // The call's serial number is drawn by the first read of its context, and carried back into
-    // the call when its attempt is next suspended.
-    let serial = SERIAL.with(|published| {
-        NonZeroU64::new(published.get()).unwrap_or_else(|| {
-            let serial = next_serial();
-            published.set(serial.get());
-            serial
-        })
-    });
+    let word = CURRENT.with(Cell::get);
+    let (attempt, max_attempts) = unpack(word)?;
+    // The call's serial number is drawn by the first read of its context, marked in the
+    // published word, and carried back into the call when its attempt is next suspended.
+    let serial = if word & SERIAL_PUBLISHED == 0 {
+        let serial = next_serial();
+        SERIAL.with(|published| published.set(serial.get()));
+        CURRENT.with(|current| current.set(word | SERIAL_PUBLISHED));
+        serial
+    } else {
+        NonZeroU64::new(SERIAL.with(Cell::get)).unwrap_or(NonZeroU64::MIN)
+    };
     Some(CallContext {
         serial,
         attempt,
@@ -146,20 +148,32 @@ impl fmt::Debug for IdempotencyKey {
 
 // Two one-word slots rather than one of two words: each is read and written whole, which the
 // processor forwards from a store to the next load at once (a two-word value written in parts
-// and read whole stalls, about a nanosecond a call).
+// and read whole stalls, about a nanosecond a call). A call that never reads its context touches
+// only the first.
 thread_local! {
-    /// The attempt being polled on this thread, packed by [`pack`]; 0 when none is.
+    /// The attempt being polled on this thread, packed by [`pack`], with [`SERIAL_PUBLISHED`]
+    /// set while `SERIAL` holds its call's serial number; 0 when no attempt is being polled.
     static CURRENT: Cell<u64> = const { Cell::new(0) };
-    /// The serial number of the call whose attempt is being polled; 0 until its context is first
-    /// read, and whenever no attempt is being polled.
+    /// The serial number of the call whose attempt is being polled, when `CURRENT` says so.
     static SERIAL: Cell<u64> = const { Cell::new(0) };
     /// The serial numbers this thread may still draw: the next, and the end of its block.
     static SERIALS: Cell<(u64, u64)> = const { Cell::new((0, 0)) };
 }
 
+/// The bit of the published word that says `SERIAL` holds the call's serial number.
+const SERIAL_PUBLISHED: u64 = 1 << 63;
+
+/// The attempts in all, as the published word holds them: 31 bits, more read as the most.
+const MAX_ATTEMPTS_SHOWN: u32 = (1 << 31) - 1;
+
 /// The attempt (from 1, so never 0) and the attempts in all, as one word.
 #[inline]
 const fn pack(attempt: u32, max_attempts: u32) -> u64 {
+    let max_attempts = if max_attempts > MAX_ATTEMPTS_SHOWN {
+        MAX_ATTEMPTS_SHOWN
+    } else {
+        max_attempts
+    };
     (max_attempts as u64) << 32 | attempt as u64
 }
 
@@ -169,7 +183,7 @@ const fn unpack(word: u64) -> Option<(u32, u32)> {
     if word == 0 {
         None
     } else {
-        Some((word as u32, (word >> 32) as u32))
+        Some((word as u32, (word >> 32) as u32 & MAX_ATTEMPTS_SHOWN))
     }
 }
 
@@ -214,21 +228,29 @@ fn take_block(counter: &AtomicU64) -> u64 {
     start
 }
 
-/// Where a call stands with respect to the context, in one word: [`Ownership::UNKNOWN`] until
-/// its first poll, [`Ownership::NESTED`] when polled inside another call's attempt,
-/// [`Ownership::OWNER`] for a call that owns retry and whose context nobody has read yet, else the
-/// serial number of a call that owns retry.
+/// Where a call stands with respect to the context, in one word, decided when the call starts
+/// (the first poll of its future): [`Ownership::NESTED`] when it starts inside another call's
+/// attempt, [`Ownership::OWNER`] for a call that owns retry and whose context nobody has read
+/// yet, else the serial number of a call that owns retry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Ownership(u64);
 
 impl Ownership {
-    /// Not yet decided: the call has not been polled.
-    pub(crate) const UNKNOWN: Self = Self(0);
     /// Owns retry; no serial number drawn yet. (Serial numbers start at 2.)
-    const OWNER: Self = Self(1);
+    pub(crate) const OWNER: Self = Self(1);
     /// Polled inside an attempt of another call, which owns retry: it makes one attempt, under
     /// the outer call's context. (No serial number is `u64::MAX`: see [`take_block`].)
     pub(crate) const NESTED: Self = Self(u64::MAX);
+
+    /// The ownership of a call starting now: nested if another call's attempt is being polled.
+    #[inline]
+    pub(crate) fn at_start() -> Self {
+        if CURRENT.with(Cell::get) == 0 {
+            Self::OWNER
+        } else {
+            Self::NESTED
+        }
+    }
 
     /// The serial number to publish: 0 while none is drawn.
     const fn serial(self) -> u64 {
@@ -238,42 +260,55 @@ impl Ownership {
 
 /// A call's context, published on this thread by [`Published::enter`] until [`Published::leave`]
 /// restores what was there before, or until dropped (by a panic), which does too: around one poll
-/// of an attempt. On the success path, two loads and two stores of thread-local words; the serial
-/// number, the only thing that costs more, is drawn only if the context is read. It holds no
-/// reference to the call, so that the call's state can stay in registers around it.
+/// of an attempt. On the success path, a load and a store of one thread-local word each way; the
+/// serial number, the only thing that costs more, is drawn only if the context is read. It holds
+/// no reference to the call, so that the call's state can stay in registers around it.
 #[must_use = "the context stays published until `leave`"]
 pub(crate) struct Published {
+    /// The word published before, restored on leaving: 0 but for a call polled inside another's
+    /// attempt after it had started outside one.
     previous: u64,
+    /// The serial number `SERIAL` held for `previous`, when it held one.
     previous_serial: u64,
 }
 
 impl Published {
-    /// Publishes the context of the call whose ownership is `ownership`, deciding it at the
-    /// call's first poll: a call polled while another's context is published is nested, and
-    /// publishes nothing.
+    /// Publishes the context of the call whose ownership is `ownership`; a nested call publishes
+    /// nothing, and runs under the outer call's context.
     #[inline]
-    pub(crate) fn enter(
-        ownership: &mut Ownership,
-        attempt: u32,
-        max_attempts: u32,
-    ) -> Option<Self> {
-        let previous = CURRENT.with(|current| current.replace(pack(attempt, max_attempts)));
-        match *ownership {
-            Ownership::UNKNOWN if previous == 0 => *ownership = Ownership::OWNER,
-            Ownership::UNKNOWN => *ownership = Ownership::NESTED,
-            _ => {}
+    pub(crate) fn enter(ownership: Ownership, attempt: u32, max_attempts: u32) -> Option<Self> {
+        let previous = CURRENT.with(Cell::get);
+        // The hot path: a call that owns retry, whose context nobody has read, with nothing
+        // published around it.
+        if ownership == Ownership::OWNER && previous == 0 {
+            CURRENT.with(|current| current.set(pack(attempt, max_attempts)));
+            return Some(Self {
+                previous: 0,
+                previous_serial: 0,
+            });
         }
-        if *ownership == Ownership::NESTED {
-            CURRENT.with(|current| current.set(previous));
+        Self::enter_otherwise(ownership, pack(attempt, max_attempts), previous)
+    }
+
+    /// [`Published::enter`] for a nested call, a call with a serial number, or one polled inside
+    /// another call's attempt after it started outside one.
+    #[cold]
+    #[inline(never)]
+    fn enter_otherwise(ownership: Ownership, mut word: u64, previous: u64) -> Option<Self> {
+        if ownership == Ownership::NESTED {
             return None;
         }
-        // With nothing published, `SERIAL` is 0 already: a fresh call need not write it.
-        let serial = ownership.serial();
-        let previous_serial = if previous != 0 || serial != 0 {
-            SERIAL.with(|published| published.replace(serial))
+        let previous_serial = if previous & SERIAL_PUBLISHED != 0 {
+            SERIAL.with(Cell::get)
         } else {
             0
         };
+        let serial = ownership.serial();
+        if serial != 0 {
+            SERIAL.with(|published| published.set(serial));
+            word |= SERIAL_PUBLISHED;
+        }
+        CURRENT.with(|current| current.set(word));
         Some(Self {
             previous,
             previous_serial,
@@ -284,22 +319,29 @@ impl Published {
     /// meanwhile is the call's from now on.
     #[inline]
     pub(crate) fn leave(self, ownership: &mut Ownership) {
-        let serial = self.restore();
-        if *ownership == Ownership::OWNER && serial != 0 {
-            *ownership = Ownership(serial);
+        let word = self.restore();
+        if (word | self.previous) & SERIAL_PUBLISHED != 0 {
+            self.leave_otherwise(word, ownership);
         }
         std::mem::forget(self);
     }
 
-    /// Restores what was published before, and returns the serial number that was published.
-    #[inline]
-    fn restore(&self) -> u64 {
-        CURRENT.with(|current| current.set(self.previous));
-        let serial = SERIAL.with(Cell::get);
-        if serial != self.previous_serial {
+    /// [`Published::leave`] when a serial number was published, on either side.
+    #[cold]
+    #[inline(never)]
+    fn leave_otherwise(&self, word: u64, ownership: &mut Ownership) {
+        if word & SERIAL_PUBLISHED != 0 && *ownership == Ownership::OWNER {
+            *ownership = Ownership(SERIAL.with(Cell::get));
+        }
+        if self.previous & SERIAL_PUBLISHED != 0 {
             SERIAL.with(|published| published.set(self.previous_serial));
         }
-        serial
+    }
+
+    /// Restores the word published before, and returns the one this attempt left.
+    #[inline]
+    fn restore(&self) -> u64 {
+        CURRENT.with(|current| current.replace(self.previous))
     }
 }
 
@@ -307,6 +349,9 @@ impl Drop for Published {
     /// Only when the attempt panicked: its context is withdrawn all the same.
     fn drop(&mut self) {
         self.restore();
+        if self.previous & SERIAL_PUBLISHED != 0 {
+            SERIAL.with(|published| published.set(self.previous_serial));
+        }
     }
 }
 
@@ -387,14 +432,15 @@ mod tests {
     #[test]
     fn a_call_polled_under_another_is_nested_and_publishes_nothing() {
         assert_eq!(context(), None);
-        let mut outer = Ownership::UNKNOWN;
+        let mut outer = Ownership::at_start();
+        assert_eq!(outer, Ownership::OWNER);
         let key = {
-            let published = Published::enter(&mut outer, 2, 3).expect("owns retry");
+            let published = Published::enter(outer, 2, 3).expect("owns retry");
             assert_eq!(context().map(|c| c.attempt()), Some(2));
             let key = context().map(|c| c.idempotency_key());
-            let mut inner = Ownership::UNKNOWN;
-            assert!(Published::enter(&mut inner, 1, 5).is_none());
+            let inner = Ownership::at_start();
             assert_eq!(inner, Ownership::NESTED);
+            assert!(Published::enter(inner, 1, 5).is_none());
             let seen = context().expect("the outer call's context");
             assert_eq!(seen.max_attempts(), 3, "still the outer call's");
             assert_eq!(Some(seen.idempotency_key()), key, "the outer call's key");
@@ -403,8 +449,8 @@ mod tests {
         };
         assert_eq!(context(), None);
         // The serial number drawn by the read is the owner's from now on, so its key is too.
-        assert!(![Ownership::UNKNOWN, Ownership::OWNER, Ownership::NESTED].contains(&outer));
-        let published = Published::enter(&mut outer, 3, 3);
+        assert!(![Ownership::OWNER, Ownership::NESTED].contains(&outer));
+        let published = Published::enter(outer, 3, 3);
         assert_eq!(context().map(|c| c.idempotency_key()), key);
         drop(published);
         assert_eq!(context(), None, "withdrawn by a panic too");
@@ -412,10 +458,10 @@ mod tests {
 
     #[test]
     fn a_call_whose_context_is_never_read_draws_no_serial_number() {
-        let mut call = Ownership::UNKNOWN;
-        Published::enter(&mut call, 1, 3).unwrap().leave(&mut call);
+        let mut call = Ownership::at_start();
+        Published::enter(call, 1, 3).unwrap().leave(&mut call);
         assert_eq!(call, Ownership::OWNER);
-        Published::enter(&mut call, 2, 3).unwrap().leave(&mut call);
+        Published::enter(call, 2, 3).unwrap().leave(&mut call);
         assert_eq!(call, Ownership::OWNER);
         assert_eq!(context(), None);
     }

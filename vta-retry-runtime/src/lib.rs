@@ -69,12 +69,12 @@ extern crate self as vta_retry_runtime;
 
 mod budget;
 mod context;
+mod engine;
 mod error;
 mod event;
 mod foreign;
-mod keyed_form;
+mod function_form;
 mod policy;
-mod retry;
 mod retryable;
 #[cfg(feature = "vta-sdk")]
 mod vta;
@@ -88,8 +88,8 @@ pub use context::{CallContext, IdempotencyKey, context};
 pub use error::TimedOut;
 pub use event::RetryEvent;
 pub use foreign::transient_in_chain;
+pub use function_form::{ByFn, ByFnWithHint, ByType, Classify, Hook, NoHook, Retry, vta_retry};
 pub use policy::{Backoff, Decision, Failure, GiveUp, Jitter, Policy};
-pub use retry::{ByFn, ByFnWithHint, ByType, Classify, Hook, NoHook, Retry, vta_retry};
 pub use retryable::Retryable;
 #[cfg(feature = "vta-sdk")]
 pub use vta::vta_retryable;

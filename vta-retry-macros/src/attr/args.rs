@@ -1,15 +1,22 @@
-//! The grammar: the attribute's `key = value` list and the annotated function.
+//! The attribute's grammar: its `key = value` list, read into [`Args`] with the span of each value.
 //!
-//! Every function here takes `proc_macro2` tokens and returns a value or a spanned `syn::Error`, so
-//! the grammar is unit- and property-tested outside a macro expansion. Errors are collected, not
-//! returned at the first one: a user with three mistakes in one attribute sees three errors.
+//! ```text
+//! // Input:  attempts = 3, backoff = "500ms..1s", retry_if = |e| e.is_timeout(), vta_key = true
+//! // Output: Args { attempts: Some(Count(3)), backoff: Some((500ms..1s, span)),
+//! //                retry_if: Some(closure), vta_key: Some((true, span)), .. }
+//! ```
+//!
+//! One `ParseStream` reads the list, each value by its key's parser, which stops where the value
+//! does (a closure's `|a, b|` included). Errors are collected, not returned at the first one: a
+//! mistake skips to the next comma, and a user with three mistakes in one attribute sees three
+//! errors. Every function here takes `proc_macro2` tokens and returns a value or a spanned
+//! `syn::Error`, so the grammar is unit- and property-tested outside a macro expansion.
 
 use std::time::Duration;
 
-use proc_macro2::{Delimiter, Group, Span, TokenStream, TokenTree};
-use quote::ToTokens;
+use proc_macro2::{Span, TokenStream, TokenTree};
 use syn::parse::{Parse, ParseStream, Parser};
-use syn::{Attribute, Expr, ExprPath, Ident, Lit, Path, Signature, Visibility};
+use syn::{Expr, ExprPath, Ident, Lit, Path};
 
 use crate::diagnostics::{Errors, closest};
 use crate::duration::{DurationError, parse_duration};
@@ -100,68 +107,72 @@ pub fn parse_args(tokens: TokenStream) -> syn::Result<Args> {
 pub fn parse_args_partially(tokens: TokenStream) -> (Args, Errors) {
     let mut args = Args::default();
     let mut errors = Errors::default();
-    for entry in split_on_commas(tokens) {
-        if let Err(error) = args.set(entry) {
-            errors.push(error);
+    let read = |input: ParseStream| -> syn::Result<()> {
+        while !input.is_empty() {
+            if input.peek(syn::Token![,]) {
+                let comma: syn::Token![,] = input.parse()?;
+                errors.push(syn::Error::new(
+                    comma.span,
+                    "expected `key = value` before this comma",
+                ));
+                continue;
+            }
+            if let Err(error) = args.read_entry(input) {
+                errors.push(error);
+                skip_value(input)?;
+            }
+            if !input.is_empty() {
+                input.parse::<syn::Token![,]>()?;
+            }
         }
+        Ok(())
+    };
+    if let Err(error) = read.parse2(tokens) {
+        errors.push(error);
     }
     (args, errors)
 }
 
-/// One `key = value` entry: the tokens between two top-level commas, and the span of the comma
-/// that ended it (where a missing entry is reported).
-struct Entry {
-    tokens: Vec<TokenTree>,
-    comma: Span,
-}
-
-/// Splits on the commas between entries. A closure's parameters (`|a, b|`) are not entries: the
-/// commas between two `|` of a `retry_if` closure stay in its value.
-fn split_on_commas(tokens: TokenStream) -> Vec<Entry> {
-    let mut entries = Vec::new();
-    let mut current = Vec::new();
-    let mut in_closure_params = false;
-    for tree in tokens {
-        match &tree {
-            TokenTree::Punct(p) if p.as_char() == '|' => {
-                in_closure_params = !in_closure_params && starts_value(&current);
-                current.push(tree);
+/// Skips what is left of a value that was wrong, up to the comma that ends it.
+fn skip_value(input: ParseStream) -> syn::Result<()> {
+    input.step(|cursor| {
+        let mut rest = *cursor;
+        while let Some((tree, next)) = rest.token_tree() {
+            if matches!(&tree, TokenTree::Punct(p) if p.as_char() == ',') {
+                break;
             }
-            TokenTree::Punct(p) if p.as_char() == ',' && !in_closure_params => {
-                entries.push(Entry {
-                    tokens: std::mem::take(&mut current),
-                    comma: p.span(),
-                });
-            }
-            _ => current.push(tree),
+            rest = next;
         }
-    }
-    if !current.is_empty() {
-        entries.push(Entry {
-            tokens: current,
-            comma: Span::call_site(),
-        });
-    }
-    entries
+        Ok(((), rest))
+    })
 }
 
-/// Whether a `|` read after `tokens` opens a closure's parameter list: it is the first token of
-/// the value, after `key =` and an optional `move`.
-fn starts_value(tokens: &[TokenTree]) -> bool {
-    let before_value = match tokens {
-        [.., TokenTree::Ident(kw)] if kw == "move" => &tokens[..tokens.len() - 1],
-        _ => tokens,
-    };
-    matches!(before_value, [TokenTree::Ident(_), TokenTree::Punct(eq)] if eq.as_char() == '=')
+/// The tokens of the value `input` starts at, up to the comma that ends it.
+fn value_tokens(input: ParseStream) -> TokenStream {
+    let mut cursor = input.cursor();
+    let mut tokens = TokenStream::new();
+    while let Some((tree, next)) = cursor.token_tree() {
+        if matches!(&tree, TokenTree::Punct(p) if p.as_char() == ',') {
+            break;
+        }
+        tokens.extend([tree]);
+        cursor = next;
+    }
+    tokens
+}
+
+/// Whether `input` is at the end of a value: a comma, or the end of the attribute.
+fn at_value_end(input: ParseStream) -> bool {
+    input.is_empty() || input.peek(syn::Token![,])
 }
 
 impl Args {
-    /// Reads one entry into its key's slot: one setter per key, each rejecting a second value.
-    fn set(&mut self, entry: Entry) -> syn::Result<()> {
-        let mut tokens = entry.tokens.into_iter();
-        let key = match tokens.next() {
-            Some(TokenTree::Ident(key)) => key,
-            Some(other) => {
+    /// Reads one `key = value` entry into its key's slot: one setter per key, each rejecting a
+    /// second value.
+    fn read_entry(&mut self, input: ParseStream) -> syn::Result<()> {
+        let key = match input.parse::<TokenTree>()? {
+            TokenTree::Ident(key) => key,
+            other => {
                 return Err(syn::Error::new(
                     other.span(),
                     format!(
@@ -170,61 +181,55 @@ impl Args {
                     ),
                 ));
             }
-            None => {
-                return Err(syn::Error::new(
-                    entry.comma,
-                    "expected `key = value` before this comma",
-                ));
-            }
         };
         let name = key.to_string();
         if !KEYS.contains(&name.as_str()) {
             return Err(syn::Error::new(key.span(), unknown_key_message(&name)));
         }
-        let value: TokenStream = match tokens.next() {
-            Some(TokenTree::Punct(eq)) if eq.as_char() == '=' => {
-                let value: TokenStream = tokens.collect();
-                if value.is_empty() {
+        if at_value_end(input) {
+            return Err(syn::Error::new(key.span(), missing_value_message(&name)));
+        }
+        match input.parse::<TokenTree>()? {
+            TokenTree::Punct(eq) if eq.as_char() == '=' => {
+                if at_value_end(input) {
                     return Err(syn::Error::new(eq.span(), missing_value_message(&name)));
                 }
-                value
             }
-            None => return Err(syn::Error::new(key.span(), missing_value_message(&name))),
-            Some(other) => {
+            other => {
                 return Err(syn::Error::new(
                     other.span(),
                     format!("expected `=` after `{name}`, found `{other}`"),
                 ));
             }
-        };
+        }
         match name.as_str() {
-            "attempts" => set_once(&mut self.attempts, &key, parse_attempts, value),
-            "backoff" => set_once(&mut self.backoff, &key, parse_backoff, value),
-            "jitter" => set_once(&mut self.jitter, &key, parse_jitter, value),
-            "timeout" => set_once(&mut self.timeout, &key, duration_value("timeout"), value),
+            "attempts" => set_once(&mut self.attempts, &key, parse_attempts, input),
+            "backoff" => set_once(&mut self.backoff, &key, parse_backoff, input),
+            "jitter" => set_once(&mut self.jitter, &key, parse_jitter, input),
+            "timeout" => set_once(&mut self.timeout, &key, duration_value("timeout"), input),
             "max_elapsed" => set_once(
                 &mut self.max_elapsed,
                 &key,
                 duration_value("max_elapsed"),
-                value,
+                input,
             ),
-            "max_hint" => set_once(&mut self.max_hint, &key, duration_value("max_hint"), value),
-            "retry_if" => set_once(&mut self.retry_if, &key, fn_value("retry_if"), value),
-            "on_retry" => set_once(&mut self.on_retry, &key, fn_value("on_retry"), value),
-            "budget" => set_once(&mut self.budget, &key, path_value("budget"), value),
-            "policy" => set_once(&mut self.policy, &key, path_value("policy"), value),
-            "vta_key" => set_once(&mut self.vta_key, &key, parse_vta_key, value),
-            _ => set_once(&mut self.crate_path, &key, parse_crate_path, value),
+            "max_hint" => set_once(&mut self.max_hint, &key, duration_value("max_hint"), input),
+            "retry_if" => set_once(&mut self.retry_if, &key, fn_value("retry_if"), input),
+            "on_retry" => set_once(&mut self.on_retry, &key, fn_value("on_retry"), input),
+            "budget" => set_once(&mut self.budget, &key, path_value("budget"), input),
+            "policy" => set_once(&mut self.policy, &key, path_value("policy"), input),
+            "vta_key" => set_once(&mut self.vta_key, &key, parse_vta_key, input),
+            _ => set_once(&mut self.crate_path, &key, parse_crate_path, input),
         }
     }
 }
 
-/// Fills one key's slot, rejecting a second value for it.
+/// Fills one key's slot from the value `input` starts at, rejecting a second value for it.
 fn set_once<T>(
     slot: &mut Option<T>,
     key: &Ident,
     parse: impl FnOnce(ParseStream) -> syn::Result<T>,
-    value: TokenStream,
+    input: ParseStream,
 ) -> syn::Result<()> {
     if slot.is_some() {
         return Err(syn::Error::new(
@@ -232,7 +237,7 @@ fn set_once<T>(
             format!("`{key}` is set more than once"),
         ));
     }
-    *slot = Some(parse.parse2(value)?);
+    *slot = Some(parse(input)?);
     Ok(())
 }
 
@@ -299,9 +304,9 @@ fn missing_value_message(name: &str) -> String {
     format!("`{name}` needs a value, such as `{example}`")
 }
 
-/// Everything after the value is a mistake; name what was found.
+/// Anything between the value and the comma that ends it is a mistake; name what was found.
 fn expect_end(input: ParseStream, key: &str) -> syn::Result<()> {
-    if input.is_empty() {
+    if at_value_end(input) {
         return Ok(());
     }
     let extra: TokenTree = input.parse()?;
@@ -498,10 +503,10 @@ fn parse_path_value<T>(
             ),
         ));
     }
-    let whole = input.fork().parse::<TokenStream>()?;
+    let whole = value_tokens(input);
     let value =
         parse(input).map_err(|e| syn::Error::new(e.span(), format!("`{key}` takes {hint}")))?;
-    if !input.is_empty() && matches!(key, "policy" | "budget") {
+    if !at_value_end(input) && matches!(key, "policy" | "budget") {
         return Err(syn::Error::new_spanned(&whole, item_expected(key, &whole)));
     }
     expect_end(input, key)?;
@@ -630,217 +635,6 @@ fn parse_jitter(input: ParseStream) -> syn::Result<JitterKind> {
 
 fn parse_crate_path(input: ParseStream) -> syn::Result<Path> {
     parse_path_value(input, "crate", Path::parse_mod_style)
-}
-
-/// The annotated function. The body of an `async fn` is kept as raw tokens: the expansion never
-/// looks inside it, and not parsing it keeps the macro fast on large functions and working on
-/// half-typed ones.
-pub struct RetryFn {
-    /// Outer attributes, doc comments included, re-emitted untouched.
-    pub attrs: Vec<Attribute>,
-    /// The visibility, re-emitted untouched.
-    pub vis: Visibility,
-    /// The signature, re-emitted untouched.
-    pub sig: Signature,
-    /// The `{ … }` body, and what wrote it.
-    pub body: Body,
-}
-
-/// The body of the annotated function.
-pub enum Body {
-    /// The `{ … }` of an `async fn`, as the user wrote it (or as a macro above this one left it).
-    Async(Group),
-    /// A plain `fn` that returns an `async` block, as the user wrote it or as `#[async_trait]`
-    /// rewrote an `async fn`.
-    Future(Box<FutureBody>),
-    /// The body of any other function: not one `#[vta_retry]` can retry.
-    Other(Group),
-}
-
-/// A plain `fn` whose body ends in an `async` block, boxed or not:
-///
-/// ```text
-/// fn f(&self) -> impl Future<Output = Ret> + Send {
-///     async move { USER BODY }                     // ← the attempt: the block's statements
-/// }
-///
-/// // What `#[async_trait]` makes of an `async fn`:
-/// fn f<'life0, 'async_trait>(&'life0 self) -> Pin<Box<dyn Future<Output = Ret> + Send + 'async_trait>> {
-///     Box::pin(async move {
-///         if let Some(__ret) = None::<Ret> { return __ret; }  // ties the type
-///         let __self = self;                                   // the arguments, moved in once
-///         let __ret: Ret = { USER BODY };                      // ← the attempt
-///         __ret
-///     })
-/// }
-/// ```
-///
-/// The arguments are moved into the future once, above the attempt, so retrying only the attempt
-/// re-borrows them (`&mut self` included) each time, and the boxing and its `Send` bound are left
-/// as they are.
-pub struct FutureBody {
-    /// The whole body, re-emitted with the attempt's block replaced by the retry loop.
-    pub block: syn::Block,
-    /// The type the attempt evaluates to: the future's `Output`.
-    pub outcome: syn::Type,
-}
-
-impl FutureBody {
-    /// Recognises the shapes above in a plain `fn`'s body.
-    fn recognise(sig: &Signature, body: &Group) -> Option<Self> {
-        let mut block: syn::Block = syn::parse2(body.to_token_stream()).ok()?;
-        let outcome = Self::attempt(&mut block, sig)?.1;
-        Some(Self { block, outcome })
-    }
-
-    /// The statements `#[async_trait]` puts before the user's body (the arguments moved in),
-    /// when the body is its shape.
-    pub fn moved_in(block: &syn::Block) -> Option<&[syn::Stmt]> {
-        let future = match block.stmts.last() {
-            Some(syn::Stmt::Expr(Expr::Async(future), None)) => future,
-            Some(syn::Stmt::Expr(Expr::Call(call), None)) if is_box_pin(call) => {
-                match call.args.first() {
-                    Some(Expr::Async(future)) => future,
-                    _ => return None,
-                }
-            }
-            _ => return None,
-        };
-        let body = future.block.stmts.iter().position(is_async_trait_body)?;
-        Some(&future.block.stmts[..body])
-    }
-
-    /// The block to run once per attempt, with the type it evaluates to.
-    pub fn attempt<'a>(
-        block: &'a mut syn::Block,
-        sig: &Signature,
-    ) -> Option<(&'a mut syn::Block, syn::Type)> {
-        let future = match block.stmts.last_mut() {
-            Some(syn::Stmt::Expr(Expr::Async(future), None)) => future,
-            Some(syn::Stmt::Expr(Expr::Call(call), None)) if is_box_pin(call) => {
-                match call.args.first_mut() {
-                    Some(Expr::Async(future)) => future,
-                    _ => return None,
-                }
-            }
-            _ => return None,
-        };
-        let async_trait_body = future.block.stmts.iter().position(is_async_trait_body);
-        if let Some(index) = async_trait_body {
-            let syn::Stmt::Local(local) = &mut future.block.stmts[index] else {
-                return None;
-            };
-            let syn::Pat::Type(typed) = &local.pat else {
-                return None;
-            };
-            let outcome = (*typed.ty).clone();
-            let Some(Expr::Block(user)) = local.init.as_mut().map(|init| &mut *init.expr) else {
-                return None;
-            };
-            return Some((&mut user.block, outcome));
-        }
-        let outcome = future_output(&sig.output)?;
-        Some((&mut future.block, outcome))
-    }
-}
-
-/// `let __ret: Ret = { … };`, where `#[async_trait]` puts the user's body.
-fn is_async_trait_body(stmt: &syn::Stmt) -> bool {
-    matches!(stmt, syn::Stmt::Local(local)
-        if matches!(&local.pat, syn::Pat::Type(typed)
-            if matches!(&*typed.pat, syn::Pat::Ident(ident) if ident.ident == "__ret"))
-        && matches!(local.init.as_ref().map(|init| &*init.expr), Some(Expr::Block(_))))
-}
-
-/// `Box::pin(…)` with one argument, however `Box` is named.
-fn is_box_pin(call: &syn::ExprCall) -> bool {
-    let Expr::Path(callee) = &*call.func else {
-        return false;
-    };
-    let mut segments = callee.path.segments.iter().rev();
-    let is_pin = segments.next().is_some_and(|s| s.ident == "pin");
-    let is_box = segments.next().is_some_and(|s| s.ident == "Box");
-    is_pin && is_box && call.args.len() == 1
-}
-
-/// `T` in a return type `impl Future<Output = T> + …` or `Pin<Box<dyn Future<Output = T> + …>>`.
-fn future_output(output: &syn::ReturnType) -> Option<syn::Type> {
-    fn find(tokens: TokenStream) -> Option<syn::Type> {
-        let trees: Vec<TokenTree> = tokens.into_iter().collect();
-        for (i, tree) in trees.iter().enumerate() {
-            if let TokenTree::Ident(ident) = tree {
-                let next_is_eq =
-                    matches!(trees.get(i + 1), Some(TokenTree::Punct(p)) if p.as_char() == '=');
-                if ident == "Output" && next_is_eq {
-                    let rest: TokenStream = trees[i + 2..].iter().cloned().collect();
-                    return syn::parse::Parser::parse2(
-                        |input: ParseStream| {
-                            let ty: syn::Type = input.parse()?;
-                            input.parse::<TokenStream>()?;
-                            Ok(ty)
-                        },
-                        rest,
-                    )
-                    .ok();
-                }
-            }
-            if let TokenTree::Group(group) = tree {
-                if let Some(found) = find(group.stream()) {
-                    return Some(found);
-                }
-            }
-        }
-        None
-    }
-    match output {
-        syn::ReturnType::Type(_, ty) => find(ty.to_token_stream()),
-        syn::ReturnType::Default => None,
-    }
-}
-
-impl Parse for RetryFn {
-    fn parse(input: ParseStream) -> syn::Result<Self> {
-        let attrs = input.call(Attribute::parse_outer)?;
-        let vis: Visibility = input.parse()?;
-        let starts_a_fn = input.peek(syn::Token![async])
-            || input.peek(syn::Token![fn])
-            || input.peek(syn::Token![const])
-            || input.peek(syn::Token![unsafe])
-            || input.peek(syn::Token![extern]);
-        if !starts_a_fn {
-            return Err(input.error("`#[vta_retry]` goes on an `async fn`"));
-        }
-        let sig: Signature = input.parse()?;
-        if input.peek(syn::Token![;]) {
-            let semi: syn::Token![;] = input.parse()?;
-            return Err(syn::Error::new(
-                semi.span,
-                "`#[vta_retry]` needs a function body to retry; put it on the implementation, not the declaration",
-            ));
-        }
-        let body = match input.parse::<TokenTree>()? {
-            TokenTree::Group(body) if body.delimiter() == Delimiter::Brace => body,
-            other => {
-                return Err(syn::Error::new(
-                    other.span(),
-                    "expected the function body `{ … }`",
-                ));
-            }
-        };
-        let body = if sig.asyncness.is_some() {
-            Body::Async(body)
-        } else if let Some(future) = FutureBody::recognise(&sig, &body) {
-            Body::Future(Box::new(future))
-        } else {
-            Body::Other(body)
-        };
-        Ok(Self {
-            attrs,
-            vis,
-            sig,
-            body,
-        })
-    }
 }
 
 #[cfg(test)]

@@ -12,11 +12,14 @@ use std::time::Duration;
 use pin_project_lite::pin_project;
 use tokio::time::Sleep;
 
-use crate::__private::{
-    AttemptBounds, ByDisplay, Call, HintByType, Limited, NoHint, PolicyMayCut, ToError,
-    after_attempt, after_attempt_if, must_wait, no_hook, poll_breathe, sleep,
+mod keyed;
+
+use self::keyed::{KeyedAttempts, start_keyed};
+use crate::__private::PolicyMayCut;
+use crate::engine::{
+    AttemptBounds, ByDisplay, Call, HintByType, Limited, NoHint, OnDemand, ToError, after_attempt,
+    after_attempt_if, must_wait, no_hook, poll_breathe, sleep,
 };
-use crate::keyed_form::{self, KeyedAttempts, start_keyed};
 use crate::{Policy, RetryEvent, Retryable};
 
 impl Policy {
@@ -112,8 +115,8 @@ pub trait Classify<E> {
     #[doc(hidden)]
     fn after_attempt<T, H>(
         &self,
-        policy: Policy,
-        call: &mut Call,
+        policy: &Policy,
+        call: &mut Call<OnDemand>,
         label: &str,
         outcome: &Result<T, E>,
         on_retry: &H,
@@ -126,8 +129,8 @@ impl<E: Retryable + fmt::Display> Classify<E> for ByType {
     #[inline]
     fn after_attempt<T, H: Hook<E>>(
         &self,
-        policy: Policy,
-        call: &mut Call,
+        policy: &Policy,
+        call: &mut Call<OnDemand>,
         label: &str,
         outcome: &Result<T, E>,
         on_retry: &H,
@@ -147,8 +150,8 @@ impl<E: fmt::Display, P: Fn(&E) -> bool> Classify<E> for ByFn<P> {
     #[inline]
     fn after_attempt<T, H: Hook<E>>(
         &self,
-        policy: Policy,
-        call: &mut Call,
+        policy: &Policy,
+        call: &mut Call<OnDemand>,
         label: &str,
         outcome: &Result<T, E>,
         on_retry: &H,
@@ -175,8 +178,8 @@ impl<E: Retryable + fmt::Display, P: Fn(&E) -> bool> Classify<E> for ByFnWithHin
     #[inline]
     fn after_attempt<T, H: Hook<E>>(
         &self,
-        policy: Policy,
-        call: &mut Call,
+        policy: &Policy,
+        call: &mut Call<OnDemand>,
         label: &str,
         outcome: &Result<T, E>,
         on_retry: &H,
@@ -229,7 +232,7 @@ pin_project! {
         on_retry: H,
         to_error: Option<ToError<E>>,
         vta_key: Option<bool>,
-        call: Call,
+        call: Call<OnDemand>,
         keyed: KeyedAttempts<F, Fut, T, E, K>,
         #[pin]
         holder: Option<K>,
@@ -284,7 +287,7 @@ where
         on_retry: NoHook,
         to_error,
         vta_key: None,
-        call: Call::new(policy, false),
+        call: Call::unstarted(OnDemand::new(&policy, false)),
         keyed: KeyedAttempts::new(start_keyed::<F, Fut, T, E>),
         holder: None,
         state: State::New,
@@ -367,7 +370,7 @@ where
             on_retry,
             to_error: self.to_error,
             vta_key: self.vta_key,
-            call: Call::new(self.policy, true),
+            call: Call::unstarted(OnDemand::new(&self.policy, true)),
             keyed: self.keyed,
             holder: None,
             state: State::New,
@@ -403,8 +406,8 @@ where
         loop {
             match this.state.as_mut().project() {
                 StateProjection::New => {
-                    this.call.begin(*this.policy);
-                    let holds_key = this.vta_key.unwrap_or_else(keyed_form::is_vta_error::<E>);
+                    this.call.begin(this.policy);
+                    let holds_key = this.vta_key.unwrap_or_else(keyed::is_vta_error::<E>);
                     if holds_key {
                         let role = this.keyed.start(this.op, this.holder.as_mut());
                         this.call.set_key_role(role);
@@ -412,8 +415,8 @@ where
                     this.state.set(State::Ready);
                 }
                 StateProjection::Ready => {
-                    let limit = Limited::new(this.call, *this.policy, *this.to_error);
-                    let bounds = AttemptBounds::new(this.call, this.label, *this.policy, limit);
+                    let limit = Limited::new(this.call, this.policy, *this.to_error);
+                    let bounds = AttemptBounds::new(this.call, this.label, this.policy, limit);
                     this.keyed.next_attempt();
                     this.state.set(State::Attempting {
                         future: None,
@@ -447,7 +450,7 @@ where
                         this.keyed.cut(holder, cx);
                     }
                     let next = this.classify.after_attempt(
-                        *this.policy,
+                        this.policy,
                         this.call,
                         this.label,
                         &outcome,

@@ -8,9 +8,10 @@ use quote::ToTokens;
 use syn::spanned::Spanned;
 use syn::{Attribute, Expr, ExprPath, FnArg, Path, ReceiverKind, ReturnType, Signature};
 
+use super::args::{Args, Attempts, BackoffText, JitterKind};
+use super::function::{Body, RetryFn};
 use crate::diagnostics::Errors;
 use crate::duration::display_duration;
-use crate::parse::{Args, Attempts, BackoffText, Body, JitterKind, RetryFn};
 use crate::runtime_path;
 
 /// A checked attribute: everything the expansion needs, nothing left to go wrong. A key the

@@ -1,0 +1,182 @@
+//! The policy as the expansion writes it: a constant promoted to a `static`, passed by reference
+//! to every engine call (nothing copies it, and the compiler sees every field), and the clock
+//! type the call needs for it.
+//!
+//! ```text
+//! // Input:   #[vta_retry(policy = VTA_CALLS, attempts = 5, timeout = "1s", budget = BUDGET)]
+//! // Output:  static __VTA_BUDGET: &RetryBudget = &BUDGET;            // items, once
+//! //          &const { { let base: Policy = VTA_CALLS; base }
+//! //                   .with_attempts(5).with_timeout(1s).with_budget(__VTA_BUDGET) }
+//! //          Call<<ClockIf<{ clock_needed(VTA_CALLS.needs_start_time() || true, false) }>
+//! //               as ClockFor>::Clock>                              // NoClock or Started
+//! ```
+
+use std::time::Duration;
+
+use proc_macro2::{Ident, Span, TokenStream};
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{ExprPath, Signature};
+
+use super::args::JitterKind;
+use super::validate::{AttemptCount, Config};
+use crate::tokens::{generated, respan};
+
+/// The policy, ready to write.
+pub(super) struct PolicyTokens {
+    /// Items that go once, before the loop: the checked `attempts = CONST`, the budget's
+    /// `static`.
+    pub items: TokenStream,
+    /// The policy's value as an expression: `&const { … }`, a `&'static Policy`.
+    pub value: TokenStream,
+    /// The policy's bounds alone (its timeout and deadline), as a `&'static Policy` a const
+    /// argument can read: for the questions asked at compile time, whether it has a timeout and
+    /// whether it needs a clock. (A budget's `static` a const argument cannot read, and an
+    /// `attempts = CONST` that fails its check would be reported again.)
+    pub settings: TokenStream,
+    /// The type of the call's clock: [`NoClock`] where nothing needs one.
+    ///
+    /// [`NoClock`]: https://docs.rs/vta-retry-runtime
+    pub clock: TokenStream,
+}
+
+/// The policy for `config` on the function `sig`: the base policy (`policy = …`, or
+/// `Policy::DEFAULT`) with each key the attribute sets.
+pub(super) fn policy_tokens(
+    sig: &Signature,
+    config: &Config,
+    private: &TokenStream,
+) -> PolicyTokens {
+    // A named policy goes through a typed `let`, so that a path to anything but a `Policy` is a
+    // type mismatch at the path.
+    let base = if let Some(path) = &config.policy {
+        let policy_type = respan(quote!(#private::Policy), path.span());
+        quote_spanned! {path.span()=> { let base: #policy_type = #path; base } }
+    } else {
+        quote!(#private::Policy::DEFAULT)
+    };
+    let mut overrides = Vec::new();
+    let mut items = TokenStream::new();
+    // Whether every path the policy names can be named from an item, and from a const
+    // argument: not where it names `Self` or a generic parameter.
+    let mut concrete = config
+        .policy
+        .as_ref()
+        .is_none_or(|path| names_no_generics(path, sig));
+    match &config.attempts {
+        Some(AttemptCount::Literal(attempts)) => overrides.push(quote!(.with_attempts(#attempts))),
+        // A `const` path is checked where it is written: an integer, at least 1. Where an item
+        // can name it, the check is an item, which `cargo check` evaluates; an inline `const`
+        // (needed where the path names `Self` or a generic parameter) is evaluated only when the
+        // function is built.
+        Some(AttemptCount::Const(path)) => {
+            let checking = respan(private.clone(), path.span());
+            let checked = quote_spanned! {path.span()=>
+                {
+                    #checking::attempts_must_be_an_integer(&#path);
+                    #checking::attempts_from_const(#path as i128)
+                }
+            };
+            if names_no_generics(path, sig) {
+                let item = generated("__VTA_ATTEMPTS");
+                items.extend(quote!(const #item: u32 = #checked;));
+                overrides.push(quote!(.with_attempts(#item)));
+            } else {
+                concrete = false;
+                overrides.push(quote!(.with_attempts(#checked)));
+            }
+        }
+        None => {}
+    }
+    if let Some((first, max)) = config.backoff {
+        let (first, max) = (duration_tokens(first), duration_tokens(max));
+        overrides.push(quote!(.with_backoff(#private::Backoff::exponential(#first, #max))));
+    }
+    if let Some(jitter) = config.jitter {
+        let jitter = match jitter {
+            JitterKind::None => quote!(None),
+            JitterKind::Full => quote!(Full),
+            JitterKind::Equal => quote!(Equal),
+        };
+        overrides.push(quote!(.with_jitter(#private::Jitter::#jitter)));
+    }
+    let mut bounds = Vec::new();
+    for (setter, value) in [
+        ("with_timeout", config.timeout),
+        ("with_max_elapsed", config.max_elapsed),
+        ("with_max_hint", config.max_hint),
+    ] {
+        if let Some(value) = value {
+            let setter = Ident::new(setter, Span::call_site());
+            let value = duration_tokens(value);
+            bounds.push(quote!(.#setter(#value)));
+        }
+    }
+    overrides.extend(bounds.iter().cloned());
+    let settings = quote!((&const { #base #(#bounds)* }));
+    // By reference to the `static`, through a `static` of the expansion's own: a `const` (a new
+    // budget at every use, which would never throttle) is an error that suggests a `static`, and
+    // a path to anything else is a type mismatch at the path. Where an item cannot name it
+    // (`Self::BUDGET`), the reference is taken in place.
+    if let Some(budget) = &config.budget {
+        let span = budget.span();
+        if names_no_generics(budget, sig) {
+            let item = generated("__VTA_BUDGET");
+            let budget_type = respan(quote!(#private::RetryBudget), span);
+            items.extend(quote_spanned! {span=>
+                static #item: &#budget_type = &#budget;
+            });
+            overrides.push(quote!(.with_budget(#item)));
+        } else {
+            let reference = quote_spanned!(span=> &#budget);
+            overrides.push(quote!(.with_budget(#reference)));
+        }
+    }
+    let value = quote!((&const { #base #(#overrides)* }));
+    let clock = clock_type(config, private, &settings, concrete);
+    PolicyTokens {
+        items,
+        value,
+        settings,
+        clock,
+    }
+}
+
+/// The call's clock type: chosen at compile time from what the policy bounds (a deadline or a
+/// timeout), whether a hook reports the elapsed time, and whether the runtime has `tracing`.
+/// Where the policy cannot be read in a const argument (it names `Self` or a generic parameter),
+/// the clock is kept.
+fn clock_type(
+    config: &Config,
+    private: &TokenStream,
+    settings: &TokenStream,
+    concrete: bool,
+) -> TokenStream {
+    if !concrete {
+        return quote!(#private::Started);
+    }
+    let reports = config.on_retry.is_some();
+    quote! {
+        <#private::ClockIf<{ #private::clock_needed(#settings.needs_start_time(), #reports) }> as #private::ClockFor>::Clock
+    }
+}
+
+/// Whether `path` can be named from an item inside the function: it does not start with `Self`,
+/// a qualified `<T as Trait>`, or one of the function's generic parameters.
+pub(super) fn names_no_generics(path: &ExprPath, sig: &Signature) -> bool {
+    let Some(first) = path.path.segments.first() else {
+        return false;
+    };
+    let generic = sig.generics.params.iter().any(|param| match param {
+        syn::GenericParam::Type(ty) => ty.ident == first.ident,
+        syn::GenericParam::Const(constant) => constant.ident == first.ident,
+        syn::GenericParam::Lifetime(_) => false,
+    });
+    path.qself.is_none() && first.ident != "Self" && first.ident != "self" && !generic
+}
+
+fn duration_tokens(duration: Duration) -> TokenStream {
+    let secs = duration.as_secs();
+    let nanos = duration.subsec_nanos();
+    quote!(::core::time::Duration::new(#secs, #nanos))
+}

@@ -1,0 +1,31 @@
+//! What `#[vta_retry]` expands to calls. Not a public API: it changes with the macro, which the
+//! runtime pins to the exact same release.
+//!
+//! The engine both forms run on is [`crate::engine`], re-exported here for the expansion; what
+//! lives here are the expansion's own tools: autoref probes that ask the compiler what a type
+//! can do (`probes.rs`), and checks with messages of their own (`checks.rs`).
+
+mod checks;
+mod probes;
+
+pub use checks::{
+    AttemptsInteger, FreshArgument, FromTimedOut, PolicyMayCut, attempts_from_const,
+    attempts_must_be_an_integer, fresh_argument, timed_out_error,
+};
+pub use probes::{
+    AsWritten, CannotConvertTimedOut, ConvertsTimedOut, DescribeByDebug, DescribeByDisplay,
+    DescribeByTypeName, DescribeProbe, FunctionAsWritten, HintProbe, HintsByType, NoHints,
+    OnRetryByValue, OnRetryFunction, OnRetryTakesErrorByValue, RetryIfByValue, RetryIfFunction,
+    RetryIfTakesErrorByValue, SignatureProbe, TimeoutConversion, describer, hints,
+    on_retry_function, retry_if_function, timeout_converter,
+};
+
+pub use crate::engine::{
+    Attempt, Breathe, ByDebug, ByDisplay, ByTypeName, Call, ClockFor, ClockIf, Describe,
+    HintByType, InPlace, Limited, NoClock, NoHint, ReadHint, RetryOutcome, StartTime, Started,
+    ToError, Unlimited, after_attempt, after_attempt_if, breathe, clock_needed, must_wait, no_hook,
+    sleep,
+};
+pub use crate::policy::{Backoff, Jitter, Policy};
+pub use crate::vta_key::{hold as hold_vta_key, vta_key_needs_vta_sdk};
+pub use crate::{RetryBudget, RetryEvent, TimedOut};

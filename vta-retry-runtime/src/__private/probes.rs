@@ -1,0 +1,321 @@
+//! Autoref probes: the expansion asks the compiler, where the types are known, what a type can
+//! do, and picks the answer by method resolution (`(&&&Probe).method()` finds the impl for the
+//! most references first). Each probe is a type, a trait per answer, and a macro the expansion
+//! calls.
+//!
+//! | probe | asks | answers |
+//! |---|---|---|
+//! | [`DescribeProbe`] | how to write the error in a log line | `Display`, else `Debug`, else the type's name |
+//! | [`HintProbe`] | whether `retry_if` can read the error's hint | by its `Retryable`, else none |
+//! | [`TimeoutConversion`] | whether a named policy's timeout can become the error | `E::from`, else a build error if it cuts |
+//! | [`SignatureProbe`] | whether a `retry_if`/`on_retry` function takes the error by value | an error that says so, else the function as written |
+
+use std::fmt;
+use std::marker::PhantomData;
+
+use crate::engine::{ByDebug, ByDisplay, ByTypeName, HintByType, NoHint, ToError};
+use crate::retryable::Retryable;
+use crate::{RetryEvent, TimedOut};
+
+// ---- How an error is written in a log line ----
+
+/// The probe: the outcome's type, with no bound on it, so that a function that does not return
+/// a `Result` is reported once, by [`after_attempt`], not again here.
+pub struct DescribeProbe<R>(PhantomData<fn(&R)>);
+
+impl<R> DescribeProbe<R> {
+    /// The probe for `outcome`'s type.
+    #[inline]
+    pub const fn of(_: &R) -> Self {
+        Self(PhantomData)
+    }
+}
+
+/// The probe's answer for a `Result` whose error is `Display`.
+pub trait DescribeByDisplay {
+    /// The marker.
+    fn describer(&self) -> ByDisplay;
+}
+
+impl<T, E: fmt::Display> DescribeByDisplay for &&DescribeProbe<Result<T, E>> {
+    #[inline]
+    fn describer(&self) -> ByDisplay {
+        ByDisplay
+    }
+}
+
+/// The probe's answer for a `Result` whose error is `Debug`.
+pub trait DescribeByDebug {
+    /// The marker.
+    fn describer(&self) -> ByDebug;
+}
+
+impl<T, E: fmt::Debug> DescribeByDebug for &DescribeProbe<Result<T, E>> {
+    #[inline]
+    fn describer(&self) -> ByDebug {
+        ByDebug
+    }
+}
+
+/// The probe's answer otherwise.
+pub trait DescribeByTypeName {
+    /// The marker.
+    fn describer(&self) -> ByTypeName;
+}
+
+impl<R> DescribeByTypeName for DescribeProbe<R> {
+    #[inline]
+    fn describer(&self) -> ByTypeName {
+        ByTypeName
+    }
+}
+
+// ---- Whether `retry_if` reads the error's hint ----
+
+/// The probe: the outcome's type, with no bound on it.
+pub struct HintProbe<R>(PhantomData<fn(&R)>);
+
+impl<R> HintProbe<R> {
+    /// The probe for `outcome`'s type.
+    #[inline]
+    pub const fn of(_: &R) -> Self {
+        Self(PhantomData)
+    }
+}
+
+/// The probe's answer for a `Result` whose error is [`Retryable`].
+pub trait HintsByType {
+    /// The reader.
+    fn hints(&self) -> HintByType;
+}
+
+impl<T, E: Retryable> HintsByType for &HintProbe<Result<T, E>> {
+    #[inline]
+    fn hints(&self) -> HintByType {
+        HintByType
+    }
+}
+
+/// The probe's answer otherwise.
+pub trait NoHints {
+    /// The reader.
+    fn hints(&self) -> NoHint;
+}
+
+impl<R> NoHints for HintProbe<R> {
+    #[inline]
+    fn hints(&self) -> NoHint {
+        NoHint
+    }
+}
+
+// ---- A named policy's timeout ----
+
+/// The converter for a `policy = PATH` whose timeout the macro cannot see: found by autoref
+/// specialisation at the expansion, `E::from` when `E: From<TimedOut>`, otherwise none, and then
+/// a build error if the policy does set a timeout (`CUTS`).
+pub struct TimeoutConversion<E, const CUTS: bool>(PhantomData<fn() -> E>);
+
+impl<E, const CUTS: bool> TimeoutConversion<E, CUTS> {
+    /// The probe.
+    pub const PROBE: Self = Self(PhantomData);
+}
+
+/// The probe's answer when `E: From<TimedOut>`.
+pub trait ConvertsTimedOut<E> {
+    /// `E::from`.
+    fn converter(&self) -> Option<ToError<E>>;
+}
+
+impl<E: From<TimedOut>, const CUTS: bool> ConvertsTimedOut<E> for &TimeoutConversion<E, CUTS> {
+    #[inline]
+    fn converter(&self) -> Option<ToError<E>> {
+        Some(E::from)
+    }
+}
+
+/// The probe's answer otherwise.
+pub trait CannotConvertTimedOut<E> {
+    /// None; a build error when the policy sets a timeout.
+    fn converter(&self) -> Option<ToError<E>>;
+}
+
+impl<E, const CUTS: bool> CannotConvertTimedOut<E> for TimeoutConversion<E, CUTS> {
+    #[inline]
+    fn converter(&self) -> Option<ToError<E>> {
+        const {
+            assert!(
+                !CUTS,
+                "this policy sets a `timeout`, and the function's error type has no `From<vta_retry_runtime::TimedOut>`"
+            );
+        }
+        None
+    }
+}
+
+// ---- `retry_if` and `on_retry` given a function that takes the error by value ----
+
+/// The probe for a `retry_if = path` or `on_retry = path`: the path's type `P`, beside the
+/// function's error type `E`, so that a function taking the error by value gets an error that
+/// says so, and any other function passes on as written (and is coerced to its pointer type,
+/// whose mismatch rustc reports with both types).
+pub struct SignatureProbe<E, P>(PhantomData<fn(&E, P)>);
+
+impl<E, P> SignatureProbe<E, P> {
+    /// The probe for `path`'s type.
+    #[inline]
+    pub const fn of(_: &P) -> Self {
+        Self(PhantomData)
+    }
+}
+
+/// A function as written, for the coercion that checks it.
+pub struct AsWritten<P>(P);
+
+/// A `retry_if` function that takes the error by value.
+pub struct RetryIfTakesErrorByValue;
+
+/// An `on_retry` function that takes the error by value.
+pub struct OnRetryTakesErrorByValue;
+
+/// The probe's answer for a `retry_if` function of the error by value.
+pub trait RetryIfByValue<P> {
+    /// The mistake, named.
+    fn retry_if(&self, function: P) -> RetryIfTakesErrorByValue;
+}
+
+impl<E, P: Fn(E) -> bool> RetryIfByValue<P> for &SignatureProbe<E, P> {
+    #[inline]
+    fn retry_if(&self, _: P) -> RetryIfTakesErrorByValue {
+        RetryIfTakesErrorByValue
+    }
+}
+
+/// The probe's answer for an `on_retry` function of the error by value.
+pub trait OnRetryByValue<P> {
+    /// The mistake, named.
+    fn on_retry(&self, function: P) -> OnRetryTakesErrorByValue;
+}
+
+impl<E, P: for<'a> Fn(E, &RetryEvent<'a>)> OnRetryByValue<P> for &SignatureProbe<E, P> {
+    #[inline]
+    fn on_retry(&self, _: P) -> OnRetryTakesErrorByValue {
+        OnRetryTakesErrorByValue
+    }
+}
+
+/// The probe's answer otherwise: the function as written.
+pub trait FunctionAsWritten<P> {
+    /// The function, for `retry_if`.
+    fn retry_if(&self, function: P) -> AsWritten<P>;
+    /// The function, for `on_retry`.
+    fn on_retry(&self, function: P) -> AsWritten<P>;
+}
+
+impl<E, P> FunctionAsWritten<P> for SignatureProbe<E, P> {
+    #[inline]
+    fn retry_if(&self, function: P) -> AsWritten<P> {
+        AsWritten(function)
+    }
+
+    #[inline]
+    fn on_retry(&self, function: P) -> AsWritten<P> {
+        AsWritten(function)
+    }
+}
+
+/// A `retry_if` function that takes the error as it is given: by reference.
+#[diagnostic::on_unimplemented(
+    message = "`retry_if` is given the error by reference: its function must take `&{E}`, not `{E}`",
+    label = "this function takes the error by value",
+    note = "write it as `fn is_transient(error: &{E}) -> bool`"
+)]
+pub trait RetryIfFunction<E> {
+    /// The function.
+    type Function;
+    /// The function.
+    fn function(self) -> Self::Function;
+}
+
+impl<E, P> RetryIfFunction<E> for AsWritten<P> {
+    type Function = P;
+    #[inline]
+    fn function(self) -> P {
+        self.0
+    }
+}
+
+/// An `on_retry` function that takes the error as it is given: by reference.
+#[diagnostic::on_unimplemented(
+    message = "`on_retry` is given the error by reference: its function must take `&{E}`, not `{E}`",
+    label = "this function takes the error by value",
+    note = "write it as `fn log_retry(error: &{E}, retry: &RetryEvent)`"
+)]
+pub trait OnRetryFunction<E> {
+    /// The function.
+    type Function;
+    /// The function.
+    fn function(self) -> Self::Function;
+}
+
+impl<E, P> OnRetryFunction<E> for AsWritten<P> {
+    type Function = P;
+    #[inline]
+    fn function(self) -> P {
+        self.0
+    }
+}
+
+/// The `retry_if` function the probe passed on, for `E`.
+#[inline]
+pub fn retry_if_function<E, A: RetryIfFunction<E>>(answer: A) -> A::Function {
+    answer.function()
+}
+
+/// The `on_retry` function the probe passed on, for `E`.
+#[inline]
+pub fn on_retry_function<E, A: OnRetryFunction<E>>(answer: A) -> A::Function {
+    answer.function()
+}
+
+// ---- The macros the expansion calls ----
+
+/// How an outcome's error is written in a log line, chosen where the type is known.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __vta_describer {
+    ($outcome:expr) => {{
+        #[allow(unused_imports)]
+        use $crate::__private::{
+            DescribeByDebug as _, DescribeByDisplay as _, DescribeByTypeName as _,
+        };
+        (&&&$crate::__private::DescribeProbe::of($outcome)).describer()
+    }};
+}
+pub use crate::__vta_describer as describer;
+
+/// How a `retry_if` call reads the server's hint from an outcome's error, chosen where the type
+/// is known.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __vta_hints {
+    ($outcome:expr) => {{
+        #[allow(unused_imports)]
+        use $crate::__private::{HintsByType as _, NoHints as _};
+        (&&$crate::__private::HintProbe::of($outcome)).hints()
+    }};
+}
+pub use crate::__vta_hints as hints;
+
+/// The timed-out conversion for the error type `$error` under a policy whose timeout only the
+/// compiler knows: `Some(E::from)` if there is one, else `None`, and a build error if `$cuts`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __vta_timeout_converter {
+    ($error:ty, $cuts:expr) => {{
+        #[allow(unused_imports)]
+        use $crate::__private::{CannotConvertTimedOut as _, ConvertsTimedOut as _};
+        (&&$crate::__private::TimeoutConversion::<$error, { $cuts }>::PROBE).converter()
+    }};
+}
+pub use crate::__vta_timeout_converter as timeout_converter;

@@ -1,0 +1,55 @@
+//! The wait between two attempts: tokio's timer, or for a zero wait, a unit of tokio's
+//! cooperative budget.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use tokio::time::Sleep;
+
+/// Whether to sleep before the next attempt: a zero wait retries at once rather than waiting a
+/// timer tick. Takes the wait by value, so the expansion never borrows its local (a borrowed
+/// local would be stored in the future across the sleep).
+#[inline]
+pub const fn must_wait(wait: Duration) -> bool {
+    !wait.is_zero()
+}
+
+/// The wait between attempts: tokio's timer itself. An `async fn` around it would make a future
+/// that stores the duration twice beside the timer.
+#[inline]
+#[track_caller]
+pub fn sleep(wait: Duration) -> Sleep {
+    tokio::time::sleep(wait)
+}
+
+/// The pause between two attempts with no wait between them: a unit of tokio's cooperative
+/// budget, and a yield to the scheduler once the budget is spent, as tokio's own resources do.
+/// Without it, a body that fails without waiting would run every attempt inside one poll, where
+/// neither `select!` nor a timeout around the call could stop it.
+#[inline]
+pub fn breathe() -> Breathe {
+    Breathe
+}
+
+/// See [`breathe`].
+#[derive(Debug)]
+#[must_use = "futures do nothing unless awaited"]
+pub struct Breathe;
+
+impl Future for Breathe {
+    type Output = ();
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        poll_breathe(cx)
+    }
+}
+
+/// [`Breathe`]'s poll, for the function form's state machine. Out of line: a retry with no wait
+/// is rare, and inlined, its thread-local lookup is hoisted into every call's first poll.
+#[inline(never)]
+pub(crate) fn poll_breathe(cx: &mut Context<'_>) -> Poll<()> {
+    tokio::task::coop::poll_proceed(cx).map(|budget| budget.made_progress())
+}
