@@ -69,6 +69,17 @@ fn edit_distance(a: &str, b: &str) -> usize {
 }
 
 #[cfg(test)]
+impl Errors {
+    /// Every message collected, in the order they were pushed: for tests.
+    pub fn messages(self) -> Vec<String> {
+        match self.finish(()) {
+            Ok(()) => Vec::new(),
+            Err(error) => error.into_iter().map(|e| e.to_string()).collect(),
+        }
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -46,3 +46,9 @@ pub fn as_written(tokens: &TokenStream) -> String {
     }
     text
 }
+
+/// A name of the expansion's own, as [`generated`], located at `at` so that an error about the
+/// value it holds points there.
+pub fn generated_at(name: &str, at: Span) -> Ident {
+    Ident::new(name, Span::mixed_site().located_at(at))
+}
