@@ -19,7 +19,7 @@ use syn::parse::{Parse, ParseStream, Parser};
 use syn::{Expr, ExprPath, Ident, Lit, Path};
 
 use crate::diagnostics::{Errors, closest};
-use crate::duration::{DurationError, parse_duration};
+use crate::duration::{BackoffText, parse_backoff_text, parse_duration};
 
 /// The keys the attribute accepts, in the order the docs list them.
 pub const KEYS: [&str; 12] = [
@@ -84,15 +84,6 @@ pub enum Attempts {
     Count(u64, Span),
     /// A `const` of an integer type, checked at least 1 when the user's crate compiles.
     Const(ExprPath),
-}
-
-/// The durations of a `backoff` string, before their order is checked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct BackoffText {
-    /// The wait before the second attempt.
-    pub first: Duration,
-    /// The cap after `..`; `None` for a constant backoff.
-    pub max: Option<Duration>,
 }
 
 /// Parses the attribute's arguments, reporting every mistake at once.
@@ -409,74 +400,6 @@ fn parse_backoff(input: ParseStream) -> syn::Result<(BackoffText, Span)> {
     Ok((backoff, span))
 }
 
-/// Why a `backoff` string is not `"A..B"` or `"A"`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum BackoffError {
-    /// One of the durations is wrong.
-    Duration(DurationError),
-    /// A range written another way, such as `500ms-1s` or `500ms..=1s`: the text as written.
-    RangeSyntax(String),
-    /// More than two durations, such as `500ms..1s..2s`.
-    TooManyParts(String),
-}
-
-impl std::fmt::Display for BackoffError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Duration(error) => error.fmt(f),
-            Self::RangeSyntax(text) => write!(
-                f,
-                "`{text}` is not a backoff: write a range as `\"A..B\"`, such as `\"500ms..1s\"`"
-            ),
-            Self::TooManyParts(text) => write!(
-                f,
-                "`{text}` has more than two durations: a backoff is `\"A..B\"` (wait A, doubling up to B) or `\"A\"` (always A)"
-            ),
-        }
-    }
-}
-
-/// `"A..B"` or `"A"`. Both halves are read even when the first is wrong, so both are reported.
-pub fn parse_backoff_text(text: &str) -> Result<BackoffText, Vec<BackoffError>> {
-    let trimmed = text.trim();
-    if trimmed.matches("..").count() > 1 && !trimmed.contains("...") {
-        return Err(vec![BackoffError::TooManyParts(trimmed.to_owned())]);
-    }
-    if looks_like_another_range_syntax(trimmed) {
-        return Err(vec![BackoffError::RangeSyntax(trimmed.to_owned())]);
-    }
-    let duration = |text: &str| parse_duration(text).map_err(BackoffError::Duration);
-    match text.split_once("..") {
-        None => duration(text)
-            .map(|first| BackoffText { first, max: None })
-            .map_err(|e| vec![e]),
-        Some((first, max)) => match (duration(first), duration(max)) {
-            (Ok(first), Ok(max)) => Ok(BackoffText {
-                first,
-                max: Some(max),
-            }),
-            (first, max) => Err([first.err(), max.err()].into_iter().flatten().collect()),
-        },
-    }
-}
-
-/// `500ms-1s`, `500ms – 1s`, `500ms..=1s`, `500ms...1s`, `500ms to 1s`: two durations joined by
-/// something other than `..`.
-fn looks_like_another_range_syntax(text: &str) -> bool {
-    let joiners = ["..=", "...", "-", "\u{2013}", "\u{2014}", " to "];
-    joiners.iter().any(|joiner| {
-        text.split_once(joiner).is_some_and(|(a, b)| {
-            let a = a.trim().trim_end_matches('.');
-            let b = b.trim().trim_start_matches(['.', '=']);
-            starts_with_digit(a) && starts_with_digit(b)
-        })
-    })
-}
-
-fn starts_with_digit(text: &str) -> bool {
-    text.trim().starts_with(|c: char| c.is_ascii_digit())
-}
-
 fn parse_path_value<T>(
     input: ParseStream,
     key: &str,
@@ -755,30 +678,5 @@ mod tests {
         assert!(matches!(args.attempts, Some(Attempts::Count(2, _))));
         let args = parse_args(quote!(retry_if = || true)).unwrap_or_else(|e| panic!("{e}"));
         assert!(matches!(args.retry_if, Some(Expr::Closure(_))));
-    }
-
-    #[test]
-    fn a_range_written_another_way_is_named_as_such() {
-        for text in [
-            "500ms-1s",
-            "500ms - 1s",
-            "500ms..=1s",
-            "500ms...1s",
-            "500ms to 1s",
-        ] {
-            assert_eq!(
-                parse_backoff_text(text),
-                Err(vec![BackoffError::RangeSyntax(text.to_owned())]),
-                "{text}"
-            );
-        }
-        assert_eq!(
-            parse_backoff_text("500ms..1s..2s"),
-            Err(vec![BackoffError::TooManyParts("500ms..1s..2s".to_owned())])
-        );
-        assert!(matches!(
-            parse_backoff_text("5sec"),
-            Err(errors) if matches!(errors[..], [BackoffError::Duration(_)])
-        ));
     }
 }

@@ -8,9 +8,10 @@ use quote::ToTokens;
 use syn::spanned::Spanned;
 use syn::{Attribute, Expr, ExprPath, FnArg, Path, ReceiverKind, ReturnType, Signature};
 
-use super::args::{Args, Attempts, BackoffText, JitterKind};
+use super::args::{Args, Attempts, JitterKind};
 use super::function::{Body, RetryFn};
 use crate::diagnostics::Errors;
+use crate::duration::BackoffText;
 use crate::duration::display_duration;
 use crate::runtime_path;
 
