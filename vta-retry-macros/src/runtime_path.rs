@@ -1,5 +1,6 @@
-//! Where the expansion finds the runtime when `crate = …` does not say: `::vta_retry_runtime`, or
-//! the name the user's `Cargo.toml` gives it (`my_retry = { package = "vta-retry-runtime" }`).
+//! Where the expansion finds the runtime: `crate = …` as both macros read it, else
+//! `::vta_retry_runtime`, or the name the user's `Cargo.toml` gives it
+//! (`my_retry = { package = "vta-retry-runtime" }`).
 //!
 //! A proc macro cannot see how its crate was named, so it reads the manifest of the crate being
 //! compiled, as `proc-macro-crate` does, but only for the one fact needed, so the macro depends on
@@ -7,6 +8,27 @@
 //! understand leaves the default path, and `crate = …` always wins.
 
 use std::path::Path;
+
+/// `crate = path`, as both macros take it: the path of the runtime, in module style, with a
+/// message for a string or anything else.
+pub fn parse_crate_path(input: syn::parse::ParseStream) -> syn::Result<syn::Path> {
+    if input.peek(syn::LitStr) {
+        let text: syn::LitStr = input.parse()?;
+        return Err(syn::Error::new(
+            text.span(),
+            format!(
+                "`crate` takes a path, not a string: write `crate = {}`",
+                text.value()
+            ),
+        ));
+    }
+    syn::Path::parse_mod_style(input).map_err(|error| {
+        syn::Error::new(
+            error.span(),
+            "`crate` takes the path of the runtime crate, such as `crate = my_retry`",
+        )
+    })
+}
 
 /// The package this macro's expansion calls into.
 const RUNTIME: &str = "vta-retry-runtime";

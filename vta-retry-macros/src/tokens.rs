@@ -52,3 +52,12 @@ pub fn as_written(tokens: &TokenStream) -> String {
 pub fn generated_at(name: &str, at: Span) -> Ident {
     Ident::new(name, Span::mixed_site().located_at(at))
 }
+
+/// Rust's integer types, by name: an `attempts` literal's suffixes, and the numbers a derive's
+/// hint field or an argument may be.
+pub const INTEGER_TYPES: [&str; 12] = [
+    "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128", "isize",
+];
+
+/// Rust's float types, by name.
+pub const FLOAT_TYPES: [&str; 2] = ["f32", "f64"];

@@ -20,6 +20,7 @@ use syn::{Expr, ExprPath, Ident, Lit, Path};
 
 use crate::diagnostics::{Errors, closest};
 use crate::duration::{BackoffText, parse_backoff_text, parse_duration};
+use crate::tokens::INTEGER_TYPES;
 
 /// The keys the attribute accepts, in the order the docs list them.
 pub const KEYS: [&str; 12] = [
@@ -318,11 +319,6 @@ fn next_value(input: ParseStream) -> syn::Result<Result<Lit, TokenTree>> {
     }
 }
 
-/// The integer types an `attempts` literal may be suffixed with.
-const INTEGER_SUFFIXES: [&str; 12] = [
-    "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128", "isize",
-];
-
 fn parse_attempts(input: ParseStream) -> syn::Result<Attempts> {
     let expected =
         "`attempts` takes a whole number, such as `attempts = 3`, or the name of a `const`";
@@ -346,9 +342,7 @@ fn parse_attempts(input: ParseStream) -> syn::Result<Attempts> {
         return Ok(Attempts::Const(path));
     }
     let attempts = match next_value(input)? {
-        Ok(Lit::Int(int))
-            if int.suffix().is_empty() || INTEGER_SUFFIXES.contains(&int.suffix()) =>
-        {
+        Ok(Lit::Int(int)) if int.suffix().is_empty() || INTEGER_TYPES.contains(&int.suffix()) => {
             let value = int
                 .base10_parse::<u64>()
                 .map_err(|_| syn::Error::new(int.span(), "`attempts` is too large"))?;
@@ -557,7 +551,7 @@ fn parse_jitter(input: ParseStream) -> syn::Result<JitterKind> {
 }
 
 fn parse_crate_path(input: ParseStream) -> syn::Result<Path> {
-    parse_path_value(input, "crate", Path::parse_mod_style)
+    crate::runtime_path::parse_crate_path(input)
 }
 
 #[cfg(test)]

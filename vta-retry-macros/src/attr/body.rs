@@ -6,7 +6,7 @@ use proc_macro2::{Delimiter, Group, Ident, Span, TokenStream, TokenTree};
 use quote::{ToTokens, quote_spanned};
 use syn::{Signature, Type};
 
-use crate::tokens::generated;
+use crate::tokens::{FLOAT_TYPES, INTEGER_TYPES, generated};
 
 /// The body's leading inner attributes (`#![allow(…)]`), which belong at the top of the
 /// function's block, and the body without them.
@@ -176,19 +176,18 @@ pub(super) fn runs_in_place(tokens: TokenStream, owned: &[Ident]) -> bool {
 /// primitive type, which are `Copy`. (`self` by value included.)
 pub(super) fn owned_arguments(sig: &Signature) -> Vec<Ident> {
     fn copied(ty: &Type) -> bool {
-        const PRIMITIVES: [&str; 16] = [
-            "bool", "char", "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64",
-            "i128", "isize", "f32", "f64",
-        ];
         match ty {
             // A reference is reborrowed where it is used; moving it is rare.
             Type::Reference(_) => true,
             Type::Path(path) => {
                 path.qself.is_none()
-                    && path
-                        .path
-                        .get_ident()
-                        .is_some_and(|ident| PRIMITIVES.iter().any(|primitive| ident == primitive))
+                    && path.path.get_ident().is_some_and(|ident| {
+                        ["bool", "char"]
+                            .iter()
+                            .chain(&INTEGER_TYPES)
+                            .chain(&FLOAT_TYPES)
+                            .any(|primitive| ident == primitive)
+                    })
             }
             Type::Paren(paren) => copied(&paren.elem),
             Type::Tuple(tuple) => tuple.elems.iter().all(copied),

@@ -329,22 +329,7 @@ fn parse_transient_if(input: ParseStream) -> syn::Result<ExprPath> {
 
 /// `crate = path`, as the attribute's own `crate = …`.
 fn parse_crate_path(input: ParseStream) -> syn::Result<Path> {
-    if input.peek(syn::LitStr) {
-        let text: syn::LitStr = input.parse()?;
-        return Err(syn::Error::new(
-            text.span(),
-            format!(
-                "`crate` takes a path, not a string: write `crate = {}`",
-                text.value()
-            ),
-        ));
-    }
-    Path::parse_mod_style(input).map_err(|error| {
-        syn::Error::new(
-            error.span(),
-            "`crate` takes the path of the runtime crate, such as `crate = my_retry`",
-        )
-    })
+    crate::runtime_path::parse_crate_path(input)
 }
 
 /// "unknown key `…`; the keys on … are …", and the key most likely meant: a synonym first (the

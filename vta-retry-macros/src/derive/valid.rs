@@ -11,6 +11,7 @@ use super::ast::{Body, Classification, HintField, Input, Transience, Variant};
 use super::attr::{Key, Place, key_home, parse_attrs};
 use crate::diagnostics::Errors;
 use crate::runtime_path;
+use crate::tokens::{FLOAT_TYPES, INTEGER_TYPES};
 
 /// Checks the input, adding each mistake to `errors`. The [`Input`] returned is only expanded
 /// when `errors` is still empty.
@@ -263,12 +264,10 @@ fn find_hint_field(
 
 fn not_a_duration_message(ty: &Type) -> String {
     let written = display_type(ty);
-    let number = [
-        "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128", "isize",
-        "f32", "f64",
-    ]
-    .iter()
-    .any(|number| written == *number || written == format!("Option<{number}>"));
+    let number = INTEGER_TYPES
+        .iter()
+        .chain(&FLOAT_TYPES)
+        .any(|number| written == *number || written == format!("Option<{number}>"));
     let advice = if number {
         "; store the number as a `Duration` when the error is made, as in `Duration::from_secs(secs)`"
     } else {
