@@ -6,7 +6,7 @@ use std::hint::black_box;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
-use vta_retry_benches::{BenchError, early_return, expression};
+use vta_retry_benches::{BenchError, awaiting, early_return, expression};
 
 macro_rules! probe {
     ($name:ident, $shape:ident :: $variant:ident) => {
@@ -23,6 +23,8 @@ probe!(plain, early_return::plain);
 probe!(hand_written, early_return::hand_written);
 probe!(vta_retry, early_return::vta_retry);
 probe!(expression_vta_retry, expression::vta_retry);
+probe!(awaiting_hand_written, awaiting::hand_written);
+probe!(awaiting_vta_retry, awaiting::vta_retry);
 
 fn main() {
     let _rt = vta_retry_benches::runtime();
@@ -30,4 +32,6 @@ fn main() {
     println!("{:?}", hand_written(black_box(1)));
     println!("{:?}", vta_retry(black_box(1)));
     println!("{:?}", expression_vta_retry(black_box(1)));
+    println!("{:?}", awaiting_hand_written(black_box(1)));
+    println!("{:?}", awaiting_vta_retry(black_box(1)));
 }

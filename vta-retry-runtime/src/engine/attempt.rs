@@ -227,7 +227,9 @@ impl<E> Limited<E> {
         to_error: Option<ToError<E>>,
     ) -> Self {
         let limit = to_error.and_then(|to_error| {
-            let now = Instant::now();
+            // The first attempt starts with the call, whose start was just read.
+            let started = (call.attempt == 1).then(|| call.clock.started()).flatten();
+            let now = started.unwrap_or_else(Instant::now);
             let limit = policy.attempt_limit(call.clock.elapsed_at(now))?;
             Some(Bound {
                 deadline: now + limit,

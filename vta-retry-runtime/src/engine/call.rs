@@ -136,6 +136,9 @@ pub trait StartTime: Copy {
 
     /// Time from the call's start to `now`.
     fn elapsed_at(&self, now: Instant) -> Duration;
+
+    /// When the call started, if the clock was read then.
+    fn started(&self) -> Option<Instant>;
 }
 
 /// The clock of a call that keeps no deadline, no timeout, and reports no elapsed time: none.
@@ -159,6 +162,11 @@ impl StartTime for NoClock {
     #[inline]
     fn elapsed_at(&self, _: Instant) -> Duration {
         Duration::ZERO
+    }
+
+    #[inline]
+    fn started(&self) -> Option<Instant> {
+        None
     }
 }
 
@@ -192,6 +200,11 @@ impl StartTime for Started {
         self.0.map_or(Duration::ZERO, |started| {
             now.saturating_duration_since(started)
         })
+    }
+
+    #[inline]
+    fn started(&self) -> Option<Instant> {
+        self.0
     }
 }
 
@@ -237,6 +250,10 @@ impl StartTime for OnDemand {
 
     fn elapsed_at(&self, now: Instant) -> Duration {
         self.started.elapsed_at(now)
+    }
+
+    fn started(&self) -> Option<Instant> {
+        self.started.started()
     }
 }
 
