@@ -111,6 +111,10 @@ fn retry_timer_path(c: &mut Criterion) {
 /// Every group, under the command line's options (`criterion_group!`, written out so that the
 /// public function it defines has its documentation).
 pub fn benches() {
+    #[cfg(feature = "metrics")]
+    if let Some(recorder) = vta_retry_benches::recorders::install_from_env() {
+        eprintln!("metrics recorded by {recorder}");
+    }
     let mut criterion = Criterion::default().configure_from_args();
     success_path(&mut criterion);
     retry_path(&mut criterion);

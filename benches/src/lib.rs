@@ -30,6 +30,9 @@ use std::time::Duration;
 
 use vta_retry_runtime::Retryable;
 
+#[cfg(feature = "metrics")]
+pub mod recorders;
+
 /// The body shapes of the success path, in the order of the report's tables.
 pub const SHAPES: [&str; 4] = ["early_return", "expression", "awaiting", "suspending"];
 

@@ -20,6 +20,8 @@ static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
 
 fn main() {
     vta_retry_allocates_nothing_and_is_no_larger_than_a_hand_written_loop();
+    #[cfg(feature = "metrics")]
+    reporting_metrics_allocates_nothing();
     println!("allocations: ok");
 }
 
@@ -67,12 +69,19 @@ fn vta_retry_allocates_nothing_and_is_no_larger_than_a_hand_written_loop() {
 
     // Future sizes: #[vta_retry]'s no larger than the careful hand-written loop's, every shape.
     // With the runtime's `tracing` (on in a workspace build with every feature), every call keeps
-    // a clock to report how long it ran: 16 bytes, which a loop that reports nothing does not pay.
-    let clock = if vta_retry_runtime::__private::clock_needed(false, false) {
+    // a clock to report how long it ran: 16 bytes, which a loop that reports nothing does not pay;
+    // with `metrics`, the attempt's start, to time it: 16 more.
+    let tracing = if vta_retry_runtime::__private::clock_needed(false, false) {
         16
     } else {
         0
     };
+    let metrics = if vta_retry_runtime::__private::TIMES_ATTEMPTS {
+        16
+    } else {
+        0
+    };
+    let clock = tracing + metrics;
     let (sizes, _) = future_sizes();
     for (s, shape) in SHAPES.iter().enumerate() {
         let (hand, vta) = (sizes[s][1], sizes[s][2]);
@@ -88,4 +97,41 @@ fn vta_retry_allocates_nothing_and_is_no_larger_than_a_hand_written_loop() {
         vta <= hand + clock,
         "#[vta_retry]'s future is {vta} bytes on the retry path, the hand-written loop's {hand}"
     );
+}
+
+/// With feature `metrics` and a recorder installed, a call reports its attempt (a counter and a
+/// histogram sample) and itself (a counter) without allocating: the labels are a `static` built
+/// at compile time. [`Tally`](vta_retry_benches::recorders::Tally) allocates nothing itself, so
+/// what is counted is the runtime's.
+#[cfg(feature = "metrics")]
+fn reporting_metrics_allocates_nothing() {
+    use vta_retry_benches::recorders::Tally;
+
+    const CALLS: u32 = 1000;
+    let rt = runtime();
+    let tally = Tally::default();
+    let on_success = metrics::with_local_recorder(&tally, || {
+        allocations_per_call(GLOBAL, &rt, CALLS, || early_return::vta_retry(black_box(1)))
+    });
+    assert_eq!(
+        on_success, 0.0,
+        "allocations per call on the success path, reporting to a recorder"
+    );
+    // Warm-up and counted calls alike: an `ok` attempt, its duration, an `ok` call.
+    assert_eq!(tally.events(), 3 * 2 * u64::from(CALLS));
+
+    let tally = Tally::default();
+    let on_retry = metrics::with_local_recorder(&tally, || {
+        allocations_per_call(GLOBAL, &rt, CALLS, || async {
+            let calls = Cell::new(0);
+            let outcome = retry::vta_retry(black_box(1), &calls).await;
+            assert_eq!((outcome, calls.get()), (Ok(2), 2));
+        })
+    });
+    assert_eq!(
+        on_retry, 0.0,
+        "allocations per call on the retry path, reporting to a recorder"
+    );
+    // Two attempts, each counted and timed, and the call.
+    assert_eq!(tally.events(), 5 * 2 * u64::from(CALLS));
 }

@@ -66,6 +66,12 @@ impl RetryBudget {
         self.tokens_milli.load(Ordering::Relaxed) as f32 / MILLI as f32
     }
 
+    /// The tokens left as an `f64`, exact to the thousandth (an `f32`'s 6.1 is 6.0999999…).
+    #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
+    pub(crate) fn tokens_f64(&self) -> f64 {
+        f64::from(self.tokens_milli.load(Ordering::Relaxed)) / f64::from(MILLI)
+    }
+
     /// The most tokens the budget holds.
     pub const fn max_tokens(&self) -> f32 {
         self.max_milli as f32 / MILLI as f32
@@ -76,27 +82,27 @@ impl RetryBudget {
         self.tokens_milli.load(Ordering::Relaxed) > self.max_milli / 2
     }
 
-    /// A failed attempt takes one token.
-    pub fn record_failure(&self) {
-        let _ = self
-            .tokens_milli
+    /// A failed attempt takes one token. Returns whether the count changed (not at zero).
+    pub fn record_failure(&self) -> bool {
+        self.tokens_milli
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |tokens| {
                 (tokens > 0).then(|| tokens.saturating_sub(MILLI))
-            });
+            })
+            .is_ok()
     }
 
     /// A success adds `token_ratio`, up to `max_tokens`. A full budget is only read: in a healthy
-    /// fleet, successes do not contend on the counter.
-    pub fn record_success(&self) {
+    /// fleet, successes do not contend on the counter. Returns whether the count changed.
+    pub fn record_success(&self) -> bool {
         if self.tokens_milli.load(Ordering::Relaxed) >= self.max_milli {
-            return;
+            return false;
         }
-        let _ = self
-            .tokens_milli
+        self.tokens_milli
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |tokens| {
                 (tokens < self.max_milli)
                     .then(|| tokens.saturating_add(self.ratio_milli).min(self.max_milli))
-            });
+            })
+            .is_ok()
     }
 }
 

@@ -70,29 +70,24 @@ fn classify_known(error: &(dyn Error + 'static)) -> Option<Known> {
             key_reused: known.idempotency_key_reused(),
         })
     }
-    of::<io::Error>(error)
-        .or_else(|| of::<TimedOut>(error))
-        .or_else(|| of::<tokio::time::error::Elapsed>(error))
-        .or_else(|| {
-            #[cfg(feature = "vta-sdk")]
-            {
-                of::<vta_sdk::error::VtaError>(error)
-            }
-            #[cfg(not(feature = "vta-sdk"))]
-            {
-                None
-            }
-        })
-        .or_else(|| {
-            #[cfg(feature = "reqwest")]
-            {
-                of::<reqwest::Error>(error)
-            }
-            #[cfg(not(feature = "reqwest"))]
-            {
-                None
-            }
-        })
+    // The optional types' checks are items of their own, so that a build without their feature
+    // has no closure that only returns `None`.
+    #[cfg(feature = "vta-sdk")]
+    let vta_sdk = of::<vta_sdk::error::VtaError>;
+    #[cfg(not(feature = "vta-sdk"))]
+    let vta_sdk = |_: &(dyn Error + 'static)| None;
+    #[cfg(feature = "reqwest")]
+    let reqwest = of::<reqwest::Error>;
+    #[cfg(not(feature = "reqwest"))]
+    let reqwest = |_: &(dyn Error + 'static)| None;
+    let checks: [fn(&(dyn Error + 'static)) -> Option<Known>; 5] = [
+        of::<io::Error>,
+        of::<TimedOut>,
+        of::<tokio::time::error::Elapsed>,
+        vta_sdk,
+        reqwest,
+    ];
+    checks.into_iter().find_map(|classify| classify(error))
 }
 
 /// Boxed and borrowed errors, `Box<dyn Error + Send + Sync>` first among them, classify by the

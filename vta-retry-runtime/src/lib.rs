@@ -33,7 +33,8 @@
 //! - [`Policy::retry`] and the function [`vta_retry()`](fn@vta_retry) are the same loop for a
 //!   closure, for call sites that would rather not declare a function.
 //! - [`RetryEvent`] is what an `on_retry` hook is told; feature `tracing` reports every retry as
-//!   a span and events.
+//!   a span and events; feature `metrics` counts every attempt and call, times every attempt and
+//!   gauges every budget through the `metrics` facade (`describe_metrics` lists the series).
 //! - [`context()`] tells the code of an attempt which attempt of which call it is, with one
 //!   [`IdempotencyKey`] per call; a call made inside another's attempt makes one attempt, so
 //!   retries never multiply; a [`RetryBudget`] stops retries when too many attempts fail.
@@ -85,6 +86,9 @@ pub mod __private;
 
 pub use budget::RetryBudget;
 pub use context::{CallContext, IdempotencyKey, context};
+#[cfg(feature = "metrics")]
+#[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
+pub use engine::describe_metrics;
 pub use error::TimedOut;
 pub use event::RetryEvent;
 pub use foreign::transient_in_chain;

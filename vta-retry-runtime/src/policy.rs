@@ -36,9 +36,12 @@ pub struct Policy {
     max_elapsed: Option<Duration>,
     max_hint: Duration,
     budget: Option<&'static RetryBudget>,
+    /// The budget's name in metrics: the path `budget = …` names, else `"retry_budget"`.
+    budget_name: &'static str,
 }
 
-/// Equal when every setting is, the budget by identity: two policies drawing on one `static`.
+/// Equal when every setting is, the budget by identity: two policies drawing on one `static`
+/// (under whatever name metrics report it).
 impl PartialEq for Policy {
     fn eq(&self, other: &Self) -> bool {
         let same_budget = match (self.budget, other.budget) {
@@ -91,6 +94,7 @@ impl Policy {
             max_elapsed: None,
             max_hint: Self::DEFAULT_MAX_HINT,
             budget: None,
+            budget_name: Self::DEFAULT_BUDGET_NAME,
         }
     }
 
@@ -152,6 +156,21 @@ impl Policy {
         }
     }
 
+    /// As [`with_budget`](Self::with_budget), with the name the budget's tokens are reported
+    /// under by feature `metrics` (`vta_retry_budget_tokens{budget="…"}`). `#[vta_retry]`'s
+    /// `budget = PATH` names it after the path.
+    #[must_use]
+    pub const fn with_named_budget(self, budget: &'static RetryBudget, name: &'static str) -> Self {
+        Self {
+            budget: Some(budget),
+            budget_name: name,
+            ..self
+        }
+    }
+
+    /// The name a budget is reported under when none is given.
+    pub const DEFAULT_BUDGET_NAME: &'static str = "retry_budget";
+
     /// Total calls, the first included.
     pub const fn attempts(&self) -> u32 {
         self.attempts
@@ -187,6 +206,11 @@ impl Policy {
         self.budget
     }
 
+    /// The name the budget is reported under in metrics.
+    pub const fn budget_name(&self) -> &'static str {
+        self.budget_name
+    }
+
     /// Whether a call under this policy reads the clock when it starts: a deadline and a timeout
     /// count from there. Reports of elapsed time ask for it themselves, later.
     pub const fn needs_start_time(&self) -> bool {
@@ -209,8 +233,10 @@ impl Policy {
         if !failure.transient {
             return Decision::GiveUp(GiveUp::Permanent);
         }
-        if let Some(budget) = self.budget {
-            budget.record_failure();
+        if let Some(budget) = self.budget
+            && budget.record_failure()
+        {
+            crate::engine::report_budget(self.budget_name, budget);
         }
         if failure.attempt >= self.attempts {
             return Decision::GiveUp(GiveUp::AttemptsExhausted);
@@ -237,8 +263,10 @@ impl Policy {
     /// After a call's attempt succeeded: refills the retry budget, if there is one.
     #[inline]
     pub fn succeeded(&self) {
-        if let Some(budget) = self.budget {
-            budget.record_success();
+        if let Some(budget) = self.budget
+            && budget.record_success()
+        {
+            crate::engine::report_budget(self.budget_name, budget);
         }
     }
 

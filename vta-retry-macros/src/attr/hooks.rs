@@ -5,9 +5,10 @@
 //! ```text
 //! // Input:  #[vta_retry(retry_if = is_transient, on_retry = log, timeout = "1s")]
 //! // Output: Attempt::limited(&mut call, "f", POLICY, timed_out_error::<Result<T, E>>(), async { … })
-//! //         after_attempt_if(POLICY, &mut call, "f", { &outcome },
+//! //         after_attempt_if(POLICY, &mut call, Function::annotated("f", &SERIES), { &outcome },
 //! //                          retry_if_function::<E, _>(probe(is_transient)),  // fn(&E) -> bool
-//! //                          hints!(&outcome), log as fn(&E, &RetryEvent), describer!(&outcome))
+//! //                          log as fn(&E, &RetryEvent),
+//! //                          Reading::new(hints!(&outcome), describer!(&outcome)))
 //! ```
 //!
 //! Each is spanned where a mistake would be the user's: the return type for "needs a
@@ -59,11 +60,14 @@ pub(super) fn after_attempt(expansion: &Expansion<'_>) -> TokenStream {
     };
     let describe = quote_spanned!(ret_span=> #callee_private::describer!(&#outcome_at_ret));
     let hints = quote_spanned!(ret_span=> #callee_private::hints!(&#outcome_at_ret));
+    let reading = quote_spanned!(ret_span=> #callee_private::Reading::new(#hints, #describe));
+    let series = series_name();
+    let function = quote!(#private::Function::annotated(#function, &#series));
     match &config.retry_if {
         // A closure is passed straight to a `FnOnce(&E) -> bool` bound, which infers its
         // parameter's type.
         Some(closure @ Expr::Closure(_)) => quote_spanned! {ret_span=>
-            #callee_private::after_attempt_if(#policy, &mut #call, #function, { &#outcome_at_ret }, #closure, #hints, #on_retry, #describe)
+            #callee_private::after_attempt_if(#policy, &mut #call, #function, { &#outcome_at_ret }, #closure, #on_retry, #reading)
         },
         // A path is coerced to the function pointer it must be (passed straight to the bound,
         // rustc would suggest wrapping it in a closure that cannot compile).
@@ -76,12 +80,31 @@ pub(super) fn after_attempt(expansion: &Expansion<'_>) -> TokenStream {
                 |error| quote!(fn(&#error) -> bool),
             );
             quote_spanned! {ret_span=>
-                #callee_private::after_attempt_if(#policy, &mut #call, #function, { &#outcome_at_ret }, #retry_if, #hints, #on_retry, #describe)
+                #callee_private::after_attempt_if(#policy, &mut #call, #function, { &#outcome_at_ret }, #retry_if, #on_retry, #reading)
             }
         }
         None => quote_spanned! {ret_span=>
             #callee_private::after_attempt(#policy, &mut #call, #function, { &#outcome_at_ret }, #on_retry, #describe)
         },
+    }
+}
+
+/// The `static` holding the function's metric keys (see [`series`]).
+fn series_name() -> Ident {
+    generated("__VTA_SERIES")
+}
+
+/// The function's metric keys, `static`s built and hashed at compile time, so that reporting an
+/// attempt allocates and hashes nothing (and, without the runtime's feature `metrics`, units).
+pub(super) fn series(expansion: &Expansion<'_>) -> TokenStream {
+    let Expansion {
+        private, function, ..
+    } = expansion;
+    let labels = generated("__VTA_SERIES_LABELS");
+    let name = series_name();
+    quote! {
+        static #labels: #private::SeriesLabels = #private::SeriesLabels::new(#function);
+        static #name: #private::SeriesKeys = #private::SeriesKeys::new(&#labels);
     }
 }
 

@@ -6,7 +6,8 @@
 //! // Input:   #[vta_retry(policy = VTA_CALLS, attempts = 5, timeout = "1s", budget = BUDGET)]
 //! // Output:  static __VTA_BUDGET: &RetryBudget = &BUDGET;            // items, once
 //! //          &const { { let base: Policy = VTA_CALLS; base }
-//! //                   .with_attempts(5).with_timeout(1s).with_budget(__VTA_BUDGET) }
+//! //                   .with_attempts(5).with_timeout(1s)
+//! //                   .with_named_budget(__VTA_BUDGET, "BUDGET") }
 //! //          Call<<ClockIf<{ clock_needed(VTA_CALLS.needs_start_time() || true, false) }>
 //! //               as ClockFor>::Clock>                              // NoClock or Started
 //! ```
@@ -120,16 +121,19 @@ pub(super) fn policy_tokens(
     // (`Self::BUDGET`), the reference is taken in place.
     if let Some(budget) = &config.budget {
         let span = budget.span();
+        // The budget's metrics are labelled with the path as written: `budget = VTA_BUDGET`
+        // reports `budget="VTA_BUDGET"`.
+        let name = quote!(#budget).to_string().replace(' ', "");
         if names_no_generics(budget, sig) {
             let item = generated("__VTA_BUDGET");
             let budget_type = respan(quote!(#private::RetryBudget), span);
             items.extend(quote_spanned! {span=>
                 static #item: &#budget_type = &#budget;
             });
-            overrides.push(quote!(.with_budget(#item)));
+            overrides.push(quote!(.with_named_budget(#item, #name)));
         } else {
             let reference = quote_spanned!(span=> &#budget);
-            overrides.push(quote!(.with_budget(#reference)));
+            overrides.push(quote!(.with_named_budget(#reference, #name)));
         }
     }
     let value = quote!((&const { #base #(#overrides)* }));

@@ -99,8 +99,14 @@ pin_project! {
 impl<L> AttemptBounds<L> {
     /// The bounds of the call's next attempt under `policy`.
     #[inline]
-    pub fn new<C>(call: &mut Call<C>, function: &str, policy: &Policy, limit: L) -> Self {
+    pub fn new<C: StartTime>(
+        call: &mut Call<C>,
+        function: &str,
+        policy: &Policy,
+        limit: L,
+    ) -> Self {
         call.timed_out = false;
+        call.attempt_starts();
         Self {
             limit,
             max_attempts: policy.attempts(),
@@ -156,6 +162,7 @@ impl InPlace {
     /// Enters the call's next attempt under `policy`.
     #[inline]
     pub fn enter<C: StartTime>(call: &mut Call<C>, function: &str, policy: &Policy) -> Self {
+        call.attempt_starts();
         let span = AttemptSpan::for_attempt(function, call.attempt);
         let published = call.publish(policy.attempts());
         Self {

@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use super::decide::Function;
+use super::metrics::{self, AttemptOutcome, CallIs};
 use super::report::trace_collapsed;
 use crate::context::{Ownership, Published};
 use crate::policy::Policy;
@@ -23,6 +25,9 @@ pub struct Call<C> {
     pub(super) ownership: Ownership,
     /// When the call started, where anything needs to know.
     pub(super) clock: C,
+    /// When the attempt running or last run started, for its duration in metrics.
+    #[cfg(feature = "metrics")]
+    attempt_started: Option<Instant>,
 }
 
 impl<C: StartTime> Call<C> {
@@ -52,6 +57,8 @@ impl<C: StartTime> Call<C> {
             vta_key: KeyRole::Unkeyed,
             ownership: Ownership::OWNER,
             clock,
+            #[cfg(feature = "metrics")]
+            attempt_started: None,
         }
     }
 
@@ -87,19 +94,50 @@ impl<C: StartTime> Call<C> {
         }
     }
 
-    /// After a successful attempt: the budget is refilled by the call that owns retry; a call
-    /// made inside another's attempt says that it collapsed.
+    /// After a successful attempt: the budget is refilled, and the attempt and the call are
+    /// counted, by the call that owns retry; a call made inside another's attempt says that it
+    /// collapsed.
     #[inline]
-    pub(super) fn succeeded(&self, policy: &Policy, function: &str) {
-        // Nothing to do without a budget or `tracing`: the policy is a constant, so a call
-        // without either does not even read its ownership here.
-        if policy.budget().is_none() && !cfg!(feature = "tracing") {
+    pub(super) fn succeeded(&self, policy: &Policy, function: Function<'_>) {
+        // Nothing to do without a budget, `tracing` or `metrics`: the policy is a constant, so a
+        // call without any of them does not even read its ownership here.
+        if policy.budget().is_none() && !cfg!(feature = "tracing") && !cfg!(feature = "metrics") {
             return;
         }
         if self.ownership == Ownership::NESTED {
-            trace_collapsed(function);
+            trace_collapsed(function.name());
         } else {
             policy.succeeded();
+            metrics::attempt_ended(
+                function.series(),
+                AttemptOutcome::Ok,
+                self.attempt_duration(),
+                CallIs::Ended(None),
+            );
+        }
+    }
+
+    /// The attempt starts now: its duration is measured, with feature `metrics`, unless the call
+    /// runs inside another's attempt, which reports for it.
+    #[inline]
+    pub(super) fn attempt_starts(&mut self) {
+        #[cfg(feature = "metrics")]
+        if self.ownership != Ownership::NESTED {
+            self.attempt_started = Some(Instant::now());
+        }
+    }
+
+    /// How long the attempt running or last run has taken: zero without feature `metrics`.
+    #[inline]
+    pub(super) fn attempt_duration(&self) -> Duration {
+        #[cfg(feature = "metrics")]
+        {
+            self.attempt_started
+                .map_or(Duration::ZERO, |started| started.elapsed())
+        }
+        #[cfg(not(feature = "metrics"))]
+        {
+            Duration::ZERO
         }
     }
 

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use super::call::{Call, StartTime};
+use super::metrics::{self, AttemptOutcome, CallIs, Series, SeriesKeys};
 use super::outcome::RetryOutcome;
 use super::report::{Describe, Described, trace_collapsed, trace_give_up, trace_retry};
 use crate::RetryEvent;
@@ -12,13 +13,69 @@ use crate::context::Ownership;
 use crate::policy::{Decision, Failure, Policy};
 use crate::retryable::Retryable;
 
+/// The function a call is of: its name, as events and spans show it, and the series its metrics
+/// go to (feature `metrics`).
+#[derive(Debug, Clone, Copy)]
+pub struct Function<'f> {
+    name: &'f str,
+    series: Series<'f>,
+}
+
+impl Function<'static> {
+    /// An annotated function, `name`, whose metric keys the expansion built at compile time.
+    #[inline]
+    pub const fn annotated(name: &'static str, keys: &'static SeriesKeys) -> Self {
+        Self {
+            name,
+            series: Series::of(keys),
+        }
+    }
+}
+
+impl<'f> Function<'f> {
+    /// The function form, labelled `label`.
+    #[inline]
+    pub const fn labelled(label: &'f str) -> Self {
+        Self {
+            name: label,
+            series: Series::labelled(label),
+        }
+    }
+
+    /// The name.
+    pub const fn name(&self) -> &'f str {
+        self.name
+    }
+
+    /// The series its metrics go to.
+    pub(super) const fn series(&self) -> Series<'f> {
+        self.series
+    }
+}
+
+/// How a failed attempt's error is read where its type is known: the server's hint, and how the
+/// error is written in a log line. Both are answers the expansion's probes found.
+#[derive(Debug, Clone, Copy)]
+pub struct Reading<K, D> {
+    hints: K,
+    describe: D,
+}
+
+impl<K, D> Reading<K, D> {
+    /// The hint read by `hints`, the error written by `describe`.
+    #[inline]
+    pub const fn new(hints: K, describe: D) -> Self {
+        Self { hints, describe }
+    }
+}
+
 /// After an attempt of a call classified by the error type's [`Retryable`]: `None` to return its
 /// outcome, `Some(wait)` to sleep and try again.
 #[inline]
 pub fn after_attempt<'f, C, R, H, D>(
     policy: &Policy,
     call: &mut Call<C>,
-    function: &'f str,
+    function: Function<'f>,
     outcome: &R,
     on_retry: H,
     describe: D,
@@ -34,34 +91,26 @@ where
         call.succeeded(policy, function);
         return None;
     };
-    let transient = call.timed_out || error.is_transient();
-    after_failure(
-        policy,
-        call,
-        function,
+    let failed = FailedAttempt {
         error,
-        transient,
-        ServerSays::of(error),
-        on_retry,
-        describe,
-    )
+        transient: call.timed_out || error.is_transient(),
+        server: ServerSays::of(error),
+    };
+    after_failure(policy, call, function, failed, on_retry, &describe)
 }
 
 /// As [`after_attempt`], classified by the user's `retry_if` (a closure passed straight to this
 /// `FnOnce(&E) -> bool` bound has its parameter's type inferred). `retry_if` decides whether to
-/// retry, never when: the error's own hint, where its type has one (`hints`), still sets the
-/// wait.
+/// retry, never when: the error's own hint, where its type has one, still sets the wait.
 #[inline]
-#[allow(clippy::too_many_arguments)]
 pub fn after_attempt_if<'f, C, R, P, K, H, D>(
     policy: &Policy,
     call: &mut Call<C>,
-    function: &'f str,
+    function: Function<'f>,
     outcome: &R,
     retry_if: P,
-    hints: K,
     on_retry: H,
-    describe: D,
+    reading: Reading<K, D>,
 ) -> Option<Duration>
 where
     C: StartTime,
@@ -75,71 +124,89 @@ where
         call.succeeded(policy, function);
         return None;
     };
-    let transient = call.timed_out || retry_if(error);
-    after_failure(
-        policy,
-        call,
-        function,
+    let failed = FailedAttempt {
         error,
-        transient,
-        hints.read(error),
-        on_retry,
-        describe,
-    )
+        transient: call.timed_out || retry_if(error),
+        server: reading.hints.read(error),
+    };
+    after_failure(policy, call, function, failed, on_retry, &reading.describe)
+}
+
+/// A failed attempt, as classified.
+struct FailedAttempt<'e, E> {
+    error: &'e E,
+    transient: bool,
+    server: ServerSays,
 }
 
 /// The decision after a failed attempt, and its reports.
-#[allow(clippy::too_many_arguments)]
 fn after_failure<'f, C, E, H, D>(
     policy: &Policy,
     call: &mut Call<C>,
-    function: &'f str,
-    error: &E,
-    transient: bool,
-    hint: ServerSays,
+    function: Function<'f>,
+    failed: FailedAttempt<'_, E>,
     on_retry: H,
-    describe: D,
+    describe: &D,
 ) -> Option<Duration>
 where
     C: StartTime,
     H: FnOnce(&E, &RetryEvent<'f>),
     D: Describe<E>,
 {
-    // Another retry owner decides on this outcome: this call makes one attempt.
+    let FailedAttempt {
+        error,
+        transient,
+        server,
+    } = failed;
+    // Another retry owner decides on this outcome: this call makes one attempt, and is counted
+    // by its owner.
     if call.owned_elsewhere() {
         call.ownership = Ownership::NESTED;
-        trace_collapsed(function);
+        trace_collapsed(function.name);
         return None;
     }
+    let outcome = match (call.timed_out, transient) {
+        (true, _) => AttemptOutcome::TimedOut,
+        (false, true) => AttemptOutcome::Transient,
+        (false, false) => AttemptOutcome::Permanent,
+    };
+    let duration = call.attempt_duration();
     call.clock.mark();
     let failure = Failure {
         attempt: call.attempt,
         transient,
-        retry_after: hint.retry_after,
-        in_progress: hint.in_progress,
+        retry_after: server.retry_after,
+        in_progress: server.in_progress,
         elapsed: call.clock.elapsed(),
     };
     match policy.decide(&failure) {
         Decision::Retry(wait) => {
             let event = RetryEvent {
-                function,
+                function: function.name,
                 attempt: call.attempt,
                 max_attempts: policy.attempts(),
                 wait,
                 elapsed: failure.elapsed,
             };
+            metrics::attempt_ended(function.series, outcome, duration, CallIs::Continuing);
             on_retry(error, &event);
-            trace_retry(&event, Described(error, &describe));
+            trace_retry(&event, Described(error, describe));
             call.attempt += 1;
             Some(wait)
         }
         Decision::GiveUp(reason) => {
+            metrics::attempt_ended(
+                function.series,
+                outcome,
+                duration,
+                CallIs::Ended(Some(reason)),
+            );
             trace_give_up(
-                function,
+                function.name,
                 &failure,
                 reason,
-                hint.key_reused,
-                Described(error, &describe),
+                server.key_reused,
+                Described(error, describe),
             );
             None
         }

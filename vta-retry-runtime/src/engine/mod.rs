@@ -24,13 +24,20 @@
 mod attempt;
 mod call;
 mod decide;
+mod metrics;
 mod outcome;
 mod report;
 mod wait;
 
 pub use attempt::{Attempt, AttemptBounds, InPlace, Limited, ToError, Unlimited};
 pub use call::{Call, ClockFor, ClockIf, NoClock, OnDemand, StartTime, Started, clock_needed};
-pub use decide::{HintByType, NoHint, ReadHint, after_attempt, after_attempt_if, no_hook};
+pub use decide::{
+    Function, HintByType, NoHint, ReadHint, Reading, after_attempt, after_attempt_if, no_hook,
+};
+pub(crate) use metrics::budget as report_budget;
+#[cfg(feature = "metrics")]
+pub use metrics::describe_metrics;
+pub use metrics::{Series, SeriesKeys, SeriesLabels};
 pub use outcome::RetryOutcome;
 pub use report::{ByDebug, ByDisplay, ByTypeName, Describe};
 pub(crate) use wait::poll_breathe;

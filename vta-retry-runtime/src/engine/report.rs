@@ -93,8 +93,11 @@ impl AttemptSpan {
         Self
     }
 
+    /// Nothing to enter; a value all the same, so that the caller holds it alike.
     #[inline]
-    pub(super) fn entered(&self) {}
+    pub(super) fn entered(&self) -> Option<()> {
+        None
+    }
 
     #[inline]
     pub(super) fn enter_until_dropped(self) -> EnteredAttemptSpan {

@@ -218,6 +218,7 @@ pub fn is_vta_error<E>() -> bool {
 
 /// Without vta-sdk, no error type is `VtaError`.
 #[cfg(not(feature = "vta-sdk"))]
+#[allow(clippy::extra_unused_type_parameters)] // the same signature as with vta-sdk
 pub fn is_vta_error<E>() -> bool {
     false
 }

@@ -17,8 +17,8 @@ mod keyed;
 use self::keyed::{KeyedAttempts, start_keyed};
 use crate::__private::PolicyMayCut;
 use crate::engine::{
-    AttemptBounds, ByDisplay, Call, HintByType, Limited, NoHint, OnDemand, ToError, after_attempt,
-    after_attempt_if, must_wait, no_hook, poll_breathe, sleep,
+    AttemptBounds, ByDisplay, Call, Function, HintByType, Limited, NoHint, OnDemand, Reading,
+    ToError, after_attempt, after_attempt_if, must_wait, no_hook, poll_breathe, sleep,
 };
 use crate::{Policy, RetryEvent, Retryable};
 
@@ -138,7 +138,7 @@ impl<E: Retryable + fmt::Display> Classify<E> for ByType {
         after_attempt(
             policy,
             call,
-            label,
+            Function::labelled(label),
             outcome,
             |error, event| on_retry.on_retry(error, event),
             ByDisplay,
@@ -159,12 +159,11 @@ impl<E: fmt::Display, P: Fn(&E) -> bool> Classify<E> for ByFn<P> {
         after_attempt_if(
             policy,
             call,
-            label,
+            Function::labelled(label),
             outcome,
             &self.0,
-            NoHint,
             |error, event| on_retry.on_retry(error, event),
-            ByDisplay,
+            Reading::new(NoHint, ByDisplay),
         )
     }
 }
@@ -187,12 +186,11 @@ impl<E: Retryable + fmt::Display, P: Fn(&E) -> bool> Classify<E> for ByFnWithHin
         after_attempt_if(
             policy,
             call,
-            label,
+            Function::labelled(label),
             outcome,
             &self.0,
-            HintByType,
             |error, event| on_retry.on_retry(error, event),
-            ByDisplay,
+            Reading::new(HintByType, ByDisplay),
         )
     }
 }
