@@ -496,3 +496,19 @@ fn a_hint_longer_than_the_policy_waits_gives_up_as_hint_too_long() {
         ])
     );
 }
+
+#[vta_retry(attempts = 1)]
+async fn r#match() -> io::Result<()> {
+    Ok(())
+}
+
+#[test]
+fn a_raw_identifier_is_reported_by_its_name() {
+    let reported = recording(|| async {
+        r#match().await.unwrap();
+    });
+    assert_eq!(
+        reported.counters["vta_retry_calls_total{function=match,result=ok}"],
+        1
+    );
+}

@@ -71,6 +71,7 @@
 
 use proc_macro2::{Delimiter, Group, Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
+use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::{ReturnType, Signature, Type};
 
@@ -93,7 +94,7 @@ pub(super) struct Expansion<'a> {
     pub config: &'a Config,
     /// The runtime's private module: `::vta_retry_runtime::__private`, or as `crate = …` says.
     pub private: TokenStream,
-    /// The function's name, as events and spans show it.
+    /// The function's name, as events, spans and metrics show it (`r#match` as `match`).
     pub function: String,
     /// The declared type of one attempt's outcome, `impl Trait` erased.
     pub outcome: Option<&'a Type>,
@@ -121,7 +122,7 @@ impl<'a> Expansion<'a> {
         Self {
             sig,
             config,
-            function: sig.ident.to_string(),
+            function: sig.ident.unraw().to_string(),
             outcome,
             ret_span,
             error_type,
