@@ -598,7 +598,7 @@ retry_variants! {
 
 retry_variants! {
     /// The retry path with a 1 ms wait, for a runtime on tokio's paused clock
-    /// ([`paused_runtime`](super::paused_runtime)): every variant registers and fires a timer,
+    /// ([`paused_runtime`]): every variant registers and fires a timer,
     /// and the clock advances instead of the machine waiting.
     retry_timer, "1ms", 1
 }

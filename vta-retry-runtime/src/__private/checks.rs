@@ -6,7 +6,7 @@ use crate::engine::{RetryOutcome, ToError};
 
 // ---- A cut attempt becomes the function's error ----
 
-/// `E::from`, as the converter [`Attempt::limited`] takes: the attribute's `timeout` key checks
+/// `E::from`, as the converter `Attempt::limited` takes: the attribute's `timeout` key checks
 /// `E: From<TimedOut>` here, at the user's return type.
 #[diagnostic::on_unimplemented(
     message = "`timeout` needs `{Self}` to be made from a `vta_retry_runtime::TimedOut`",
@@ -25,7 +25,7 @@ impl<E: From<TimedOut>> FromTimedOut for E {
     }
 }
 
-/// `E::from`, as the function form's [`Policy::retry`] asks it: the policy is a value, and may
+/// `E::from`, as the function form's [`Policy::retry`](crate::Policy::retry) asks it: the policy is a value, and may
 /// set a timeout.
 #[diagnostic::on_unimplemented(
     message = "`Policy::retry` needs `{Self}` to be made from a `vta_retry_runtime::TimedOut`: the policy may cut an attempt with its `timeout`",

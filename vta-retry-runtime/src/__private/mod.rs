@@ -1,7 +1,7 @@
 //! What `#[vta_retry]` expands to calls. Not a public API: it changes with the macro, which the
 //! runtime pins to the exact same release.
 //!
-//! The engine both forms run on is [`crate::engine`], re-exported here for the expansion; what
+//! The engine both forms run on is `crate::engine`, re-exported here for the expansion; what
 //! lives here are the expansion's own tools: autoref probes that ask the compiler what a type
 //! can do (`probes.rs`), and checks with messages of their own (`checks.rs`).
 

@@ -20,7 +20,7 @@ use crate::{RetryEvent, TimedOut};
 // ---- How an error is written in a log line ----
 
 /// The probe: the outcome's type, with no bound on it, so that a function that does not return
-/// a `Result` is reported once, by [`after_attempt`], not again here.
+/// a `Result` is reported once, by `after_attempt`, not again here.
 pub struct DescribeProbe<R>(PhantomData<fn(&R)>);
 
 impl<R> DescribeProbe<R> {
