@@ -123,7 +123,11 @@ impl<C: StartTime> Call<C> {
     pub(super) fn attempt_starts(&mut self) {
         #[cfg(feature = "metrics")]
         if self.ownership != Ownership::NESTED {
-            self.attempt_started = Some(Instant::now());
+            // The first attempt starts with the call: its start is not read twice.
+            self.attempt_started = match self.clock.started() {
+                Some(call_started) if self.attempt == 1 => Some(call_started),
+                _ => Some(Instant::now()),
+            };
         }
     }
 
