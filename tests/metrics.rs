@@ -10,6 +10,7 @@ use std::time::Duration;
 use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
 use metrics_util::{CompositeKey, MetricKind};
 use vta_retry_runtime::{Backoff, Policy, RetryBudget, vta_retry};
+use vta_retry_tests::server::{Reply, Request};
 
 /// What one test's calls reported, each series by its name and sorted labels, as
 /// `name{key=value,key=value}`.
@@ -510,5 +511,73 @@ fn a_raw_identifier_is_reported_by_its_name() {
     assert_eq!(
         reported.counters["vta_retry_calls_total{function=match,result=ok}"],
         1
+    );
+}
+
+// ---- inside vta-sdk's `idempotent`, which owns retry and reports nothing ----
+
+#[path = "support/vta.rs"]
+mod vta;
+
+/// The VTA says an earlier attempt under the key is still running, with a hint already past:
+/// vta-sdk's `idempotent` asks again at once.
+fn still_running(request: &Request) -> Reply {
+    Reply::status(
+        503,
+        vta::error_document(
+            request,
+            serde_json::json!({
+                "code": "unavailable",
+                "message": "an earlier attempt under this key is still running",
+                "retryable": true,
+                "retryAfter": "2020-01-01T00:00:00Z",
+            }),
+        ),
+    )
+}
+
+#[vta_retry(attempts = 3, backoff = "1ms")]
+async fn create_signing_key(
+    client: &vta_sdk::client::VtaClient,
+) -> Result<vta_sdk::client::CreateKeyResponse, vta_sdk::error::VtaError> {
+    client.create_key(vta::create_key_request("signing")).await
+}
+
+/// Inside `client.idempotent(..)`, vta-sdk retries and the function makes one attempt per call;
+/// each of those calls counts itself, so the failures vta-sdk retries are seen.
+#[test]
+fn inside_idempotent_each_one_attempt_call_counts_itself() {
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    // The real clock: the client's requests go over loopback TCP.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let requests = metrics::with_local_recorder(&recorder, || {
+        runtime.block_on(async {
+            let (server, log) = vta::recording(still_running).await;
+            let vta = vta::MiniVta::new([]).await;
+            let client = vta.client(&server);
+            client
+                .idempotent(|| create_signing_key(&client))
+                .await
+                .expect_err("unavailable throughout");
+            log.lock().unwrap().len() as u64
+        })
+    });
+    assert_eq!(requests, 3, "idempotent's three attempts, one request each");
+    assert_eq!(
+        reported(&snapshotter).counters,
+        counters([
+            (
+                "vta_retry_attempts_total{function=create_signing_key,outcome=transient}",
+                requests
+            ),
+            (
+                "vta_retry_calls_total{function=create_signing_key,result=attempts_exhausted}",
+                requests
+            ),
+        ])
     );
 }

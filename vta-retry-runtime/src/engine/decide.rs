@@ -10,7 +10,7 @@ use super::outcome::RetryOutcome;
 use super::report::{Describe, Described, trace_collapsed, trace_give_up, trace_retry};
 use crate::RetryEvent;
 use crate::context::Ownership;
-use crate::policy::{Decision, Failure, Policy};
+use crate::policy::{Decision, Failure, GiveUp, Policy};
 use crate::retryable::Retryable;
 
 /// The function a call is of: its name, as events and spans show it, and the series its metrics
@@ -158,18 +158,33 @@ where
         transient,
         server,
     } = failed;
-    // Another retry owner decides on this outcome: this call makes one attempt, and is counted
-    // by its owner.
-    if call.owned_elsewhere() {
-        call.ownership = Ownership::NESTED;
-        trace_collapsed(function.name);
-        return None;
-    }
     let outcome = match (call.timed_out, transient) {
         (true, _) => AttemptOutcome::TimedOut,
         (false, true) => AttemptOutcome::Transient,
         (false, false) => AttemptOutcome::Permanent,
     };
+    // Another retry owner decides on this outcome: this call makes one attempt. Inside another
+    // `#[vta_retry]` call's attempt, that call counts it; inside vta-sdk's `idempotent`, which
+    // reports nothing, it counts itself as a call of one attempt, so that no failure goes unseen.
+    if call.owned_elsewhere() {
+        if call.ownership != Ownership::NESTED {
+            let reason = if transient {
+                GiveUp::AttemptsExhausted
+            } else {
+                GiveUp::Permanent
+            };
+            let duration = call.attempt_duration();
+            metrics::attempt_ended(
+                function.series,
+                outcome,
+                duration,
+                CallIs::Ended(Some(reason)),
+            );
+        }
+        call.ownership = Ownership::NESTED;
+        trace_collapsed(function.name);
+        return None;
+    }
     let duration = call.attempt_duration();
     call.clock.mark();
     let failure = Failure {

@@ -8,8 +8,8 @@
 //! | `vta_retry_attempt_duration_seconds` | histogram | `function`, `outcome` |
 //! | `vta_retry_budget_tokens` | gauge | `budget` |
 //!
-//! A call made inside another's attempt (or under vta-sdk's key holder) is counted by its owner,
-//! not again. The attribute's keys are built and hashed at compile time, `static`s per function,
+//! A call made inside another's attempt is counted by its owner, not again; under vta-sdk's
+//! `idempotent`, which reports nothing, each one-attempt call counts itself. The attribute's keys are built and hashed at compile time, `static`s per function,
 //! so a call allocates and hashes nothing to report; the function form's label is a value,
 //! copied into keys built per report.
 
@@ -296,7 +296,8 @@ mod on {
     ///
     /// `function` is the annotated function's name, or the function form's label. A call made
     /// inside another's attempt makes one attempt for its owner to retry, and is counted by its
-    /// owner alone. A gauge is set when its budget's count changes.
+    /// owner alone; inside vta-sdk's `VtaClient::idempotent`, which reports nothing, each call
+    /// makes one attempt and counts itself. A gauge is set when its budget's count changes.
     ///
     /// ```
     /// let recorder = metrics_util::debugging::DebuggingRecorder::new();
