@@ -14,7 +14,7 @@ if [ ${#variants[@]} -eq 0 ]; then
             variants+=("$shape/$variant")
         done
     done
-    variants+=(early_return/backon early_return/backon_attr early_return/tokio_retry2)
+    variants+=(expression/vta_retry_as_future early_return/backon early_return/backon_attr early_return/tokio_retry2)
 fi
 for variant in "${variants[@]}"; do
     base=$(count "$variant" 0)

@@ -47,7 +47,7 @@ fn success_path(c: &mut Criterion) {
         }};
     }
     shape!(early_return, backon, backon_attr, tokio_retry2);
-    shape!(expression);
+    shape!(expression, vta_retry_as_future);
     shape!(awaiting, backon, backon_attr, tokio_retry2);
     shape!(suspending);
 }

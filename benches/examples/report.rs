@@ -43,7 +43,12 @@ fn main() {
                 allocs[s][v],
             );
         }
-        for peer in ["backon", "backon_attr", "tokio_retry2"] {
+        for peer in [
+            "vta_retry_as_future",
+            "backon",
+            "backon_attr",
+            "tokio_retry2",
+        ] {
             if criterion_mean_ns(shape, peer).is_some() {
                 println!("| {shape} | {peer} | {} | | |", time(shape, peer));
             }

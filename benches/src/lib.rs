@@ -349,6 +349,19 @@ pub mod expression {
             Ok(black_box(x) + 1)
         }
     }
+
+    /// `#[vta_retry]` on the same body, its condition read through a macro (`matches!`), which
+    /// may hide an `.await`: the attribute runs it as a future of its own instead of in place.
+    /// Against [`vta_retry`], what running in place saves.
+    #[allow(clippy::redundant_pattern_matching)] // the macro call is the point
+    #[vta_retry_runtime::vta_retry(attempts = 3, backoff = "500ms..1s")]
+    pub async fn vta_retry_as_future(x: u64) -> Result<u64, BenchError> {
+        if matches!(fails(), true) {
+            Err(BenchError::Transient)
+        } else {
+            Ok(black_box(x) + 1)
+        }
+    }
 }
 
 /// `let v = fetch(x).await?; Ok(v + 1)`: a real call's shape; `fetch` is ready at once.
