@@ -10,7 +10,6 @@ use std::time::Duration;
 use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
 use metrics_util::{CompositeKey, MetricKind};
 use vta_retry_runtime::{Backoff, Policy, RetryBudget, vta_retry};
-use vta_retry_tests::server::{Reply, Request};
 
 /// What one test's calls reported, each series by its name and sorted labels, as
 /// `name{key=value,key=value}`.
@@ -519,23 +518,6 @@ fn a_raw_identifier_is_reported_by_its_name() {
 #[path = "support/vta.rs"]
 mod vta;
 
-/// The VTA says an earlier attempt under the key is still running, with a hint already past:
-/// vta-sdk's `idempotent` asks again at once.
-fn still_running(request: &Request) -> Reply {
-    Reply::status(
-        503,
-        vta::error_document(
-            request,
-            serde_json::json!({
-                "code": "unavailable",
-                "message": "an earlier attempt under this key is still running",
-                "retryable": true,
-                "retryAfter": "2020-01-01T00:00:00Z",
-            }),
-        ),
-    )
-}
-
 #[vta_retry(attempts = 3, backoff = "1ms")]
 async fn create_signing_key(
     client: &vta_sdk::client::VtaClient,
@@ -556,7 +538,7 @@ fn inside_idempotent_each_one_attempt_call_counts_itself() {
         .unwrap();
     let requests = metrics::with_local_recorder(&recorder, || {
         runtime.block_on(async {
-            let (server, log) = vta::recording(still_running).await;
+            let (server, log) = vta::recording(vta::still_running).await;
             let vta = vta::MiniVta::new([]).await;
             let client = vta.client(&server);
             client

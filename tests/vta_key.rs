@@ -14,13 +14,12 @@ use serde_json::Value;
 use tracing::Level;
 use vta_retry_runtime::{IdempotencyKey, Policy, Retryable, context, vta_retry};
 use vta_retry_tests::recorder::Recorder;
-use vta_retry_tests::server::{Reply, Request};
 use vta_sdk::client::{CreateKeyResponse, VtaClient};
 use vta_sdk::error::VtaError;
 
 #[path = "support/vta.rs"]
 mod vta;
-use vta::{Log, MiniVta, create_key_request, document, error_document, idempotency_key, recording};
+use vta::{Log, MiniVta, create_key_request, document, idempotency_key, recording, still_running};
 
 /// The keys the attempts' contexts reported, in order.
 #[derive(Default)]
@@ -287,23 +286,6 @@ async fn an_error_type_that_wraps_vta_error_asks_for_the_key() {
 }
 
 // ---- one retry owner ----
-
-/// The VTA's answer while an earlier attempt under the key is still running, with a hint already
-/// past: vta-sdk's `idempotent` asks again at once.
-fn still_running(request: &Request) -> Reply {
-    Reply::status(
-        503,
-        error_document(
-            request,
-            serde_json::json!({
-                "code": "unavailable",
-                "message": "an earlier attempt under this key is still running",
-                "retryable": true,
-                "retryAfter": "2020-01-01T00:00:00Z",
-            }),
-        ),
-    )
-}
 
 /// Inside `client.idempotent(..)`, vta-sdk owns retry and the key: a retried function makes one
 /// attempt per call, under that key. Three requests reach the server, not nine.

@@ -191,6 +191,23 @@ pub fn error_document(request: &Request, payload: Value) -> String {
     .to_string()
 }
 
+/// The VTA's answer while an earlier attempt under the key is still running, with a hint already
+/// past: vta-sdk's `idempotent` asks again at once.
+pub fn still_running(request: &Request) -> Reply {
+    Reply::status(
+        503,
+        error_document(
+            request,
+            json!({
+                "code": "unavailable",
+                "message": "an earlier attempt under this key is still running",
+                "retryable": true,
+                "retryAfter": "2020-01-01T00:00:00Z",
+            }),
+        ),
+    )
+}
+
 /// The VTA's keyed dispatch in miniature, over `keys/create`: the first request under a key
 /// creates a key record and is answered; the same task and payload again under that key is
 /// answered with the recorded response, creating nothing; a different one under that key is
