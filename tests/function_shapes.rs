@@ -196,7 +196,7 @@ async fn retry_if_replaces_the_error_type_classification() {
     ));
 }
 
-/// Stands in for a renamed runtime: the real one, with a `sleep` that counts its calls, so the
+/// Stands in for a renamed runtime: the real one, with a `pause` that counts its calls, so the
 /// test sees that the expansion called through `crate = …`.
 mod renamed_runtime {
     pub mod __private {
@@ -205,9 +205,9 @@ mod renamed_runtime {
 
         pub static SLEEPS: AtomicU32 = AtomicU32::new(0);
 
-        pub async fn sleep(wait: std::time::Duration) {
+        pub async fn pause(wait: std::time::Duration) {
             SLEEPS.fetch_add(1, Ordering::SeqCst);
-            vta_retry_runtime::__private::sleep(wait).await;
+            vta_retry_runtime::__private::pause(wait).await;
         }
     }
 }

@@ -22,11 +22,7 @@
 //!                 None => return __vta_outcome,   // success, a permanent error, or giving up
 //!             }
 //!         };
-//!         if must_wait(__vta_wait) {
-//!             sleep(__vta_wait).await;            // the wait: tokio's timer
-//!         } else {
-//!             breathe().await;                    // zero: a unit of tokio's coop budget
-//!         }
+//!         pause(__vta_wait).await;   // tokio's timer; for a zero wait, a unit of tokio's coop budget
 //!     }
 //! }
 //! // where POLICY is `&const { Policy::DEFAULT.with_attempts(3).with_timeout(5s) }`, a
@@ -49,7 +45,7 @@
 //!                 None => return __vta_outcome,
 //!             }
 //!         };
-//!         if must_wait(__vta_wait) { sleep(__vta_wait).await; }
+//!         pause(__vta_wait).await;
 //!     }
 //! ```
 //!
@@ -289,12 +285,9 @@ fn async_loop(
                     ::core::option::Option::None => return #outcome_name,
                 }
             };
-            // By value: a borrowed `wait` would be stored in the future across the await.
-            if #private::must_wait(#wait) {
-                #private::sleep(#wait).await;
-            } else {
-                #private::breathe().await;
-            }
+            // One await for both kinds of wait; by value, as a borrowed `wait` would be stored
+            // in the future across the await.
+            #private::pause(#wait).await;
         }
     }
 }
@@ -354,11 +347,7 @@ fn in_place_loop(
                     ::core::option::Option::None => return #outcome_name,
                 }
             };
-            if #private::must_wait(#wait) {
-                #private::sleep(#wait).await;
-            } else {
-                #private::breathe().await;
-            }
+            #private::pause(#wait).await;
         }
     }
 }

@@ -21,10 +21,10 @@ pub use probes::{
 };
 
 pub use crate::engine::{
-    Attempt, Breathe, ByDebug, ByDisplay, ByTypeName, Call, ClockFor, ClockIf, Describe, Function,
-    HintByType, InPlace, Limited, NoClock, NoHint, ReadHint, Reading, RetryOutcome, Series,
+    Attempt, ByDebug, ByDisplay, ByTypeName, Call, ClockFor, ClockIf, Describe, Function,
+    HintByType, InPlace, Limited, NoClock, NoHint, Pause, ReadHint, Reading, RetryOutcome, Series,
     SeriesKeys, SeriesLabels, StartTime, Started, ToError, Unlimited, after_attempt,
-    after_attempt_if, breathe, clock_needed, must_wait, no_hook, sleep,
+    after_attempt_if, clock_needed, no_hook, pause,
 };
 pub use crate::policy::{Backoff, Jitter, Policy};
 pub use crate::vta_key::{hold as hold_vta_key, vta_key_needs_vta_sdk};

@@ -16,7 +16,8 @@
 //! - [`after_attempt`] asks [`Policy::decide`](crate::Policy::decide) what to do after an attempt
 //!   failed, and reports a retry or giving up (`report.rs`, feature `tracing`); on success it only
 //!   refills a budget, when there is one.
-//! - [`sleep`] and [`breathe`] are the wait between attempts, a zero wait included.
+//! - [`pause`] is the wait between attempts, a zero wait included ([`sleep`] and
+//!   [`must_wait`] for the function form's state machine).
 //!
 //! Every function takes the policy by reference: in the expansion it is a constant promoted to a
 //! `static`, so that nothing copies it and the compiler sees its every field.
@@ -41,4 +42,4 @@ pub use metrics::{Series, SeriesKeys, SeriesLabels};
 pub use outcome::RetryOutcome;
 pub use report::{ByDebug, ByDisplay, ByTypeName, Describe};
 pub(crate) use wait::poll_breathe;
-pub use wait::{Breathe, breathe, must_wait, sleep};
+pub use wait::{Pause, must_wait, pause, sleep};

@@ -6,11 +6,11 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use pin_project_lite::pin_project;
 use tokio::time::Sleep;
 
 /// Whether to sleep before the next attempt: a zero wait retries at once rather than waiting a
-/// timer tick. Takes the wait by value, so the expansion never borrows its local (a borrowed
-/// local would be stored in the future across the sleep).
+/// timer tick.
 #[inline]
 pub const fn must_wait(wait: Duration) -> bool {
     !wait.is_zero()
@@ -24,31 +24,50 @@ pub fn sleep(wait: Duration) -> Sleep {
     tokio::time::sleep(wait)
 }
 
-/// The pause between two attempts with no wait between them: a unit of tokio's cooperative
-/// budget, and a yield to the scheduler once the budget is spent, as tokio's own resources do.
-/// Without it, a body that fails without waiting would run every attempt inside one poll, where
-/// neither `select!` nor a timeout around the call could stop it.
-#[inline]
-pub fn breathe() -> Breathe {
-    Breathe
+pin_project! {
+    /// The wait between two attempts of the attribute's loop, one future for both kinds, so that
+    /// the expansion awaits once: tokio's timer, or for a zero wait a unit of tokio's cooperative
+    /// budget, and a yield to the scheduler once the budget is spent, as tokio's own resources
+    /// do. Without that, a body that fails without waiting would run every attempt inside one
+    /// poll, where neither `select!` nor a timeout around the call could stop it.
+    #[derive(Debug)]
+    #[must_use = "futures do nothing unless awaited"]
+    pub struct Pause {
+        // tokio's timer for a wait; none for a zero wait, which never touches the timer.
+        #[pin]
+        sleep: Option<Sleep>,
+    }
 }
 
-/// See [`breathe`].
-#[derive(Debug)]
-#[must_use = "futures do nothing unless awaited"]
-pub struct Breathe;
+/// The pause before the next attempt, `wait` long. Takes the wait by value, so the expansion
+/// never borrows its local (a borrowed local would be stored in the future across the pause).
+#[inline]
+#[track_caller]
+pub fn pause(wait: Duration) -> Pause {
+    // Not `then(|| ..)`: a closure would hide the caller from tokio's `track_caller`.
+    let sleep = if must_wait(wait) {
+        Some(sleep(wait))
+    } else {
+        None
+    };
+    Pause { sleep }
+}
 
-impl Future for Breathe {
+impl Future for Pause {
     type Output = ();
 
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        poll_breathe(cx)
+        match self.project().sleep.as_pin_mut() {
+            Some(sleep) => sleep.poll(cx),
+            None => poll_breathe(cx),
+        }
     }
 }
 
-/// [`Breathe`]'s poll, for the function form's state machine. Out of line: a retry with no wait
-/// is rare, and inlined, its thread-local lookup is hoisted into every call's first poll.
+/// A zero wait's poll, for [`Pause`] and the function form's state machine. Out of line: a retry
+/// with no wait is rare, and inlined, its thread-local lookup is hoisted into every call's first
+/// poll.
 #[inline(never)]
 pub(crate) fn poll_breathe(cx: &mut Context<'_>) -> Poll<()> {
     tokio::task::coop::poll_proceed(cx).map(|budget| budget.made_progress())
