@@ -224,10 +224,8 @@ fn retry_loop(
     let retry_loop = held(retry_loop, holds_vta_key, private);
     let items = &expansion.policy.items;
     let touched = &fresh.before_loop;
-    let series = hooks::series(expansion);
     quote! {
         #items
-        #series
         #needs_vta_sdk
         #checked_conversion
         #touched

@@ -5,7 +5,7 @@
 //! ```text
 //! // Input:  #[vta_retry(retry_if = is_transient, on_retry = log, timeout = "1s")]
 //! // Output: Attempt::limited(&mut call, "f", POLICY, timed_out_error::<Result<T, E>>(), async { … })
-//! //         after_attempt_if(POLICY, &mut call, Function::annotated("f", &SERIES), { &outcome },
+//! //         after_attempt_if(POLICY, &mut call, Function::annotated("f", series!("f")), { &outcome },
 //! //                          retry_if_function::<E, _>(probe(is_transient)),  // fn(&E) -> bool
 //! //                          log as fn(&E, &RetryEvent),
 //! //                          Reading::new(hints!(&outcome), describer!(&outcome)))
@@ -61,8 +61,7 @@ pub(super) fn after_attempt(expansion: &Expansion<'_>) -> TokenStream {
     let describe = quote_spanned!(ret_span=> #callee_private::describer!(&#outcome_at_ret));
     let hints = quote_spanned!(ret_span=> #callee_private::hints!(&#outcome_at_ret));
     let reading = quote_spanned!(ret_span=> #callee_private::Reading::new(#hints, #describe));
-    let series = series_name();
-    let function = quote!(#private::Function::annotated(#function, &#series));
+    let function = quote!(#private::Function::annotated(#function, #private::series!(#function)));
     match &config.retry_if {
         // A closure is passed straight to a `FnOnce(&E) -> bool` bound, which infers its
         // parameter's type.
@@ -86,25 +85,6 @@ pub(super) fn after_attempt(expansion: &Expansion<'_>) -> TokenStream {
         None => quote_spanned! {ret_span=>
             #callee_private::after_attempt(#policy, &mut #call, #function, { &#outcome_at_ret }, #on_retry, #describe)
         },
-    }
-}
-
-/// The `static` holding the function's metric keys (see [`series`]).
-fn series_name() -> Ident {
-    generated("__VTA_SERIES")
-}
-
-/// The function's metric keys, `static`s built and hashed at compile time, so that reporting an
-/// attempt allocates and hashes nothing (and, without the runtime's feature `metrics`, units).
-pub(super) fn series(expansion: &Expansion<'_>) -> TokenStream {
-    let Expansion {
-        private, function, ..
-    } = expansion;
-    let labels = generated("__VTA_SERIES_LABELS");
-    let name = series_name();
-    quote! {
-        static #labels: #private::SeriesLabels = #private::SeriesLabels::new(#function);
-        static #name: #private::SeriesKeys = #private::SeriesKeys::new(&#labels);
     }
 }
 

@@ -147,7 +147,8 @@ pub(super) fn policy_tokens(
 }
 
 /// The call's clock type: chosen at compile time from what the policy bounds (a deadline or a
-/// timeout), whether a hook reports the elapsed time, and whether the runtime has `tracing`.
+/// timeout), whether a hook reports the elapsed time, and whether the runtime has `tracing`:
+/// from the keys where no `policy = PATH` is named, else from the named policy's value.
 /// Where the policy cannot be read in a const argument (it names `Self` or a generic parameter),
 /// the clock is kept.
 fn clock_type(
@@ -160,6 +161,15 @@ fn clock_type(
         return quote!(#private::Started);
     }
     let reports = config.on_retry.is_some();
+    // Without a named policy the keys say it all, and a plain type is cheaper for rustc to
+    // check than a const argument and a projection.
+    if config.policy.is_none() {
+        return if reports || config.timeout.is_some() || config.max_elapsed.is_some() {
+            quote!(#private::Started)
+        } else {
+            quote!(#private::ClockUnlessTraced)
+        };
+    }
     quote! {
         <#private::ClockIf<{ #private::clock_needed(#settings.needs_start_time(), #reports) }> as #private::ClockFor>::Clock
     }

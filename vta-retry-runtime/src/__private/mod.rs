@@ -17,14 +17,14 @@ pub use probes::{
     DescribeByTypeName, DescribeProbe, FunctionAsWritten, HintProbe, HintsByType, NoHints,
     OnRetryByValue, OnRetryFunction, OnRetryTakesErrorByValue, RetryIfByValue, RetryIfFunction,
     RetryIfTakesErrorByValue, SignatureProbe, TimeoutConversion, describer, hints,
-    on_retry_function, retry_if_function, timeout_converter,
+    on_retry_function, retry_if_function, series, timeout_converter,
 };
 
 pub use crate::engine::{
-    Attempt, ByDebug, ByDisplay, ByTypeName, Call, ClockFor, ClockIf, Describe, Function,
-    HintByType, InPlace, Limited, NoClock, NoHint, Pause, ReadHint, Reading, RetryOutcome, Series,
-    SeriesKeys, SeriesLabels, StartTime, Started, ToError, Unlimited, after_attempt,
-    after_attempt_if, clock_needed, no_hook, pause,
+    Attempt, ByDebug, ByDisplay, ByTypeName, Call, ClockFor, ClockIf, ClockUnlessTraced, Describe,
+    Function, HintByType, InPlace, Limited, NoClock, NoHint, Pause, ReadHint, Reading,
+    RetryOutcome, Series, SeriesKeys, SeriesLabels, StartTime, Started, ToError, Unlimited,
+    after_attempt, after_attempt_if, clock_needed, no_hook, pause,
 };
 pub use crate::policy::{Backoff, Jitter, Policy};
 pub use crate::vta_key::{hold as hold_vta_key, vta_key_needs_vta_sdk};

@@ -281,6 +281,7 @@ pub fn on_retry_function<E, A: OnRetryFunction<E>>(answer: A) -> A::Function {
 // ---- The macros the expansion calls ----
 
 /// How an outcome's error is written in a log line, chosen where the type is known.
+#[cfg(feature = "tracing")]
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __vta_describer {
@@ -292,7 +293,43 @@ macro_rules! __vta_describer {
         (&&&$crate::__private::DescribeProbe::of($outcome)).describer()
     }};
 }
+/// Without `tracing` there is no log line: no probe for the compiler to resolve in every
+/// annotated function.
+#[cfg(not(feature = "tracing"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __vta_describer {
+    ($outcome:expr) => {
+        $crate::__private::ByTypeName
+    };
+}
 pub use crate::__vta_describer as describer;
+
+/// The function's metric keys, `static`s built and hashed at compile time, so that reporting an
+/// attempt allocates and hashes nothing.
+#[cfg(feature = "metrics")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __vta_series {
+    ($function:expr) => {{
+        static LABELS: $crate::__private::SeriesLabels =
+            $crate::__private::SeriesLabels::new($function);
+        static KEYS: $crate::__private::SeriesKeys = $crate::__private::SeriesKeys::new(&LABELS);
+        &KEYS
+    }};
+}
+
+/// Without `metrics` there are no keys: no `static`s for the compiler to check in every
+/// annotated function.
+#[cfg(not(feature = "metrics"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __vta_series {
+    ($function:expr) => {
+        &$crate::__private::SeriesKeys
+    };
+}
+pub use crate::__vta_series as series;
 
 /// How a `retry_if` call reads the server's hint from an outcome's error, chosen where the type
 /// is known.

@@ -306,6 +306,16 @@ pub const fn clock_needed(bounded: bool, reports_elapsed: bool) -> bool {
     bounded || reports_elapsed || cfg!(feature = "tracing")
 }
 
+/// The clock of a call whose policy needs none: [`Started`] with `tracing`, which reports the
+/// elapsed time when giving up, else [`NoClock`].
+#[cfg(feature = "tracing")]
+pub type ClockUnlessTraced = Started;
+
+/// The clock of a call whose policy needs none: [`Started`] with `tracing`, which reports the
+/// elapsed time when giving up, else [`NoClock`].
+#[cfg(not(feature = "tracing"))]
+pub type ClockUnlessTraced = NoClock;
+
 /// The clock a call needs, as a type: `<ClockIf<{ clock_needed(..) }> as ClockFor>::Clock`.
 #[derive(Debug)]
 pub struct ClockIf<const NEEDED: bool>;

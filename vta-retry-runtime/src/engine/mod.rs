@@ -31,7 +31,9 @@ mod report;
 mod wait;
 
 pub use attempt::{Attempt, AttemptBounds, InPlace, Limited, ToError, Unlimited};
-pub use call::{Call, ClockFor, ClockIf, NoClock, OnDemand, StartTime, Started, clock_needed};
+pub use call::{
+    Call, ClockFor, ClockIf, ClockUnlessTraced, NoClock, OnDemand, StartTime, Started, clock_needed,
+};
 pub use decide::{
     Function, HintByType, NoHint, ReadHint, Reading, after_attempt, after_attempt_if, no_hook,
 };
