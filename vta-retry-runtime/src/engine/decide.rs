@@ -163,6 +163,7 @@ where
         (false, true) => AttemptOutcome::Transient,
         (false, false) => AttemptOutcome::Permanent,
     };
+    let duration = call.attempt_duration();
     // Another retry owner decides on this outcome: this call makes one attempt. Inside another
     // `#[vta_retry]` call's attempt, that call counts it; inside vta-sdk's `idempotent`, which
     // reports nothing, it counts itself as a call of one attempt, so that no failure goes unseen.
@@ -173,7 +174,6 @@ where
             } else {
                 GiveUp::Permanent
             };
-            let duration = call.attempt_duration();
             metrics::attempt_ended(
                 function.series,
                 outcome,
@@ -185,7 +185,6 @@ where
         trace_collapsed(function.name);
         return None;
     }
-    let duration = call.attempt_duration();
     call.clock.mark();
     let failure = Failure {
         attempt: call.attempt,
