@@ -9,35 +9,22 @@
 //! | `vta_retry_budget_tokens` | gauge | `budget` |
 //!
 //! A call made inside another's attempt is counted by its owner, not again; under vta-sdk's
-//! `idempotent`, which reports nothing, each one-attempt call counts itself. The attribute's keys are built and hashed at compile time, `static`s per function,
-//! so a call allocates and hashes nothing to report; the function form's label is a value,
-//! copied into keys built per report.
+//! `idempotent`, which reports nothing, each one-attempt call counts itself. The attribute's keys
+//! are built and hashed at compile time, `static`s per function, so a call allocates and hashes
+//! nothing to report; the function form's label is a value, copied into keys built per report.
 
 use std::time::Duration;
 
 use crate::RetryBudget;
 use crate::policy::GiveUp;
 
-/// How an attempt ended.
+/// How an attempt ended. In the order of the `outcome` labels (`OUTCOME_LABELS`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum AttemptOutcome {
     Ok,
     Transient,
     Permanent,
     TimedOut,
-}
-
-impl AttemptOutcome {
-    /// The `outcome` label.
-    #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
-    const fn label(self) -> &'static str {
-        match self {
-            Self::Ok => "ok",
-            Self::Transient => "transient",
-            Self::Permanent => "permanent",
-            Self::TimedOut => "timed_out",
-        }
-    }
 }
 
 /// Where the call is after an attempt.
@@ -50,24 +37,11 @@ pub(crate) enum CallIs {
     Ended(Option<GiveUp>),
 }
 
-/// How a call ended: `ok`, or why it gave up.
-#[cfg_attr(not(feature = "metrics"), allow(dead_code))]
-pub(crate) const fn call_result(gave_up: Option<GiveUp>) -> &'static str {
-    match gave_up {
-        None => "ok",
-        Some(GiveUp::Permanent) => "permanent",
-        Some(GiveUp::AttemptsExhausted) => "attempts_exhausted",
-        Some(GiveUp::HintTooLong(_)) => "hint_too_long",
-        Some(GiveUp::Deadline) => "deadline",
-        Some(GiveUp::BudgetExhausted) => "budget_exhausted",
-    }
-}
-
 #[cfg(feature = "metrics")]
 mod on {
     use metrics::{Key, KeyName, Label, Level, Metadata, Recorder, Unit, with_recorder};
 
-    use super::{AttemptOutcome, CallIs, Duration, RetryBudget, call_result};
+    use super::{AttemptOutcome, CallIs, Duration, RetryBudget};
     use crate::policy::GiveUp;
 
     const ATTEMPTS: &str = "vta_retry_attempts_total";
@@ -78,20 +52,17 @@ mod on {
     static METADATA: Metadata<'static> =
         Metadata::new(module_path!(), Level::INFO, Some(module_path!()));
 
-    const OUTCOMES: [AttemptOutcome; 4] = [
-        AttemptOutcome::Ok,
-        AttemptOutcome::Transient,
-        AttemptOutcome::Permanent,
-        AttemptOutcome::TimedOut,
-    ];
+    /// The `outcome` label of each [`AttemptOutcome`], in its order.
+    const OUTCOME_LABELS: [&str; 4] = ["ok", "transient", "permanent", "timed_out"];
 
-    const RESULTS: [Option<GiveUp>; 6] = [
-        None,
-        Some(GiveUp::Permanent),
-        Some(GiveUp::AttemptsExhausted),
-        Some(GiveUp::HintTooLong(Duration::ZERO)),
-        Some(GiveUp::Deadline),
-        Some(GiveUp::BudgetExhausted),
+    /// The `result` label of each way a call ends, at its [`result_index`].
+    const RESULT_LABELS: [&str; 6] = [
+        "ok",
+        "permanent",
+        "attempts_exhausted",
+        "hint_too_long",
+        "deadline",
+        "budget_exhausted",
     ];
 
     /// The labels of one annotated function's series, built at compile time: a `static` the
@@ -168,7 +139,7 @@ mod on {
     const fn attempt_labels(function: &'static str, i: usize) -> [Label; 2] {
         [
             Label::from_static_parts("function", function),
-            Label::from_static_parts("outcome", OUTCOMES[i].label()),
+            Label::from_static_parts("outcome", OUTCOME_LABELS[i]),
         ]
     }
 
@@ -176,7 +147,7 @@ mod on {
     const fn call_labels(function: &'static str, i: usize) -> [Label; 2] {
         [
             Label::from_static_parts("function", function),
-            Label::from_static_parts("result", call_result(RESULTS[i])),
+            Label::from_static_parts("result", RESULT_LABELS[i]),
         ]
     }
 
@@ -190,7 +161,8 @@ mod on {
         Labelled(&'a str),
     }
 
-    /// The place of a call's result among [`RESULTS`].
+    /// The place of how a call ended among [`RESULT_LABELS`] (and its keys): `None` on success,
+    /// else why it gave up.
     const fn result_index(gave_up: Option<GiveUp>) -> usize {
         match gave_up {
             None => 0,
@@ -237,8 +209,10 @@ mod on {
                     &keys.durations[outcome as usize],
                 ),
                 Self::Labelled(label) => {
-                    let counted = labelled_key(ATTEMPTS, label, "outcome", outcome.label());
-                    let timed = labelled_key(DURATION, label, "outcome", outcome.label());
+                    let counted =
+                        labelled_key(ATTEMPTS, label, "outcome", OUTCOME_LABELS[outcome as usize]);
+                    let timed =
+                        labelled_key(DURATION, label, "outcome", OUTCOME_LABELS[outcome as usize]);
                     return Self::attempt_under(recorder, &counted, &timed, duration);
                 }
             };
@@ -260,7 +234,8 @@ mod on {
                     recorder.register_counter(key, &METADATA).increment(1);
                 }
                 Self::Labelled(label) => {
-                    let key = labelled_key(CALLS, label, "result", call_result(gave_up));
+                    let key =
+                        labelled_key(CALLS, label, "result", RESULT_LABELS[result_index(gave_up)]);
                     recorder.register_counter(&key, &METADATA).increment(1);
                 }
             }
