@@ -161,8 +161,9 @@ fn clock_type(
         return quote!(#private::Started);
     }
     let reports = config.on_retry.is_some();
-    // Without a named policy the keys say it all, and a plain type is cheaper for rustc to
-    // check than a const argument and a projection.
+    // Without a named policy the keys say it all (the runtime's `clock_needed` rule, read off
+    // them), and a plain type is cheaper for rustc to check than a const argument and a
+    // projection.
     if config.policy.is_none() {
         return if reports || config.timeout.is_some() || config.max_elapsed.is_some() {
             quote!(#private::Started)
