@@ -192,7 +192,7 @@ const fn unpack(word: u64) -> Option<(u32, u32)> {
 /// and go.
 const BLOCK: u64 = 1 << 16;
 
-/// The first serial number: 0 and 1 are [`Ownership::UNKNOWN`] and [`Ownership::OWNER`].
+/// The first serial number: 0 and 1 are [`Ownership::UNDECIDED`] and [`Ownership::OWNER`].
 const FIRST_SERIAL: u64 = 2;
 
 /// A serial number unique in the process: a thread-local increment, with an atomic shared by the
@@ -228,33 +228,25 @@ fn take_block(counter: &AtomicU64) -> u64 {
     start
 }
 
-/// Where a call stands with respect to the context, in one word, decided when the call starts
-/// (the first poll of its future): [`Ownership::NESTED`] when it starts inside another call's
-/// attempt, [`Ownership::OWNER`] for a call that owns retry and whose context nobody has read
+/// Where a call stands with respect to the context, in one word, decided when its first attempt
+/// publishes its context, in the poll that starts the call: [`Ownership::NESTED`] when that is
+/// inside another call's attempt, [`Ownership::OWNER`] for a call that owns retry and whose context nobody has read
 /// yet, else the serial number of a call that owns retry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Ownership(u64);
 
 impl Ownership {
+    /// Not decided yet: a call that has not published its first attempt's context.
+    pub(crate) const UNDECIDED: Self = Self(0);
     /// Owns retry; no serial number drawn yet. (Serial numbers start at 2.)
     pub(crate) const OWNER: Self = Self(1);
     /// Polled inside an attempt of another call, which owns retry: it makes one attempt, under
     /// the outer call's context. (No serial number is `u64::MAX`: see [`take_block`].)
     pub(crate) const NESTED: Self = Self(u64::MAX);
 
-    /// The ownership of a call starting now: nested if another call's attempt is being polled.
-    #[inline]
-    pub(crate) fn at_start() -> Self {
-        if CURRENT.with(Cell::get) == 0 {
-            Self::OWNER
-        } else {
-            Self::NESTED
-        }
-    }
-
     /// The serial number to publish: 0 while none is drawn.
     const fn serial(self) -> u64 {
-        if self.0 == Self::OWNER.0 { 0 } else { self.0 }
+        if self.0 <= Self::OWNER.0 { 0 } else { self.0 }
     }
 }
 
@@ -262,41 +254,72 @@ impl Ownership {
 /// restores what was there before, or until dropped (by a panic), which does too: around one poll
 /// of an attempt. On the success path, a load and a store of one thread-local word each way; the
 /// serial number, the only thing that costs more, is drawn only if the context is read. It holds
-/// no reference to the call, so that the call's state can stay in registers around it.
+/// no reference to the call, so that the call's state can stay in registers around it, and it is
+/// not an `Option` for a nested call, which publishes nothing: that would be one more branch on
+/// every call.
 #[must_use = "the context stays published until `leave`"]
 pub(crate) struct Published {
     /// The word published before, restored on leaving: 0 but for a call polled inside another's
-    /// attempt after it had started outside one.
+    /// attempt (nested, or started outside one).
     previous: u64,
-    /// The serial number `SERIAL` held for `previous`, when it held one.
+    /// The serial number `SERIAL` held for `previous`, when it held one; [`NESTED_CALL`] for a
+    /// nested call, which published nothing.
     previous_serial: u64,
 }
 
+/// [`Published::previous_serial`] of a nested call. No serial number is `u64::MAX`.
+const NESTED_CALL: u64 = u64::MAX;
+
 impl Published {
-    /// Publishes the context of the call whose ownership is `ownership`; a nested call publishes
-    /// nothing, and runs under the outer call's context.
+    /// Publishes the context of the call whose ownership is `ownership`, deciding it on the
+    /// call's first attempt ([`Ownership::UNDECIDED`]): nested if another call's attempt is
+    /// being polled. A nested call publishes nothing, and runs under the outer call's context.
     #[inline]
-    pub(crate) fn enter(ownership: Ownership, attempt: u32, max_attempts: u32) -> Option<Self> {
-        let previous = CURRENT.with(Cell::get);
-        // The hot path: a call that owns retry, whose context nobody has read, with nothing
-        // published around it.
-        if ownership == Ownership::OWNER && previous == 0 {
-            CURRENT.with(|current| current.set(pack(attempt, max_attempts)));
-            return Some(Self {
-                previous: 0,
-                previous_serial: 0,
-            });
+    pub(crate) fn enter(ownership: &mut Ownership, attempt: u32, max_attempts: u32) -> Self {
+        // The hot path, one comparison: a call that owns retry (or is about to, on its first
+        // attempt), whose context nobody has read, with nothing published around it. A published
+        // word is never 0 or 1: it holds the attempts in all above bit 32.
+        if Self::enter_alone(ownership, attempt, max_attempts) {
+            return Self::ALONE;
         }
-        Self::enter_otherwise(ownership, pack(attempt, max_attempts), previous)
+        let previous = CURRENT.with(Cell::get);
+        if *ownership == Ownership::UNDECIDED {
+            // Starts inside another call's attempt, whose call owns retry.
+            *ownership = Ownership::NESTED;
+        }
+        Self::enter_otherwise(*ownership, pack(attempt, max_attempts), previous)
     }
+
+    /// [`Published::enter`]'s hot path alone: publishes and returns `true` for a call that owns
+    /// retry (or is about to), whose context nobody has read, with nothing published around it;
+    /// otherwise publishes nothing. What it published is [`Published::ALONE`].
+    #[inline]
+    pub(crate) fn enter_alone(ownership: &mut Ownership, attempt: u32, max_attempts: u32) -> bool {
+        let previous = CURRENT.with(Cell::get);
+        if ownership.0 | previous <= Ownership::OWNER.0 {
+            *ownership = Ownership::OWNER;
+            CURRENT.with(|current| current.set(pack(attempt, max_attempts)));
+            return true;
+        }
+        false
+    }
+
+    /// What [`Published::enter_alone`] publishes: a context with nothing around it.
+    pub(crate) const ALONE: Self = Self {
+        previous: 0,
+        previous_serial: 0,
+    };
 
     /// [`Published::enter`] for a nested call, a call with a serial number, or one polled inside
     /// another call's attempt after it started outside one.
     #[cold]
     #[inline(never)]
-    fn enter_otherwise(ownership: Ownership, mut word: u64, previous: u64) -> Option<Self> {
+    fn enter_otherwise(ownership: Ownership, mut word: u64, previous: u64) -> Self {
         if ownership == Ownership::NESTED {
-            return None;
+            return Self {
+                previous,
+                previous_serial: NESTED_CALL,
+            };
         }
         let previous_serial = if previous & SERIAL_PUBLISHED != 0 {
             SERIAL.with(Cell::get)
@@ -309,46 +332,65 @@ impl Published {
             word |= SERIAL_PUBLISHED;
         }
         CURRENT.with(|current| current.set(word));
-        Some(Self {
+        Self {
             previous,
             previous_serial,
-        })
+        }
     }
 
     /// Restores what was published before; a serial number drawn by a read of the context
     /// meanwhile is the call's from now on.
     #[inline]
     pub(crate) fn leave(self, ownership: &mut Ownership) {
-        let word = self.restore();
-        if (word | self.previous) & SERIAL_PUBLISHED != 0 {
-            self.leave_otherwise(word, ownership);
-        }
+        let Self {
+            previous,
+            previous_serial,
+        } = self;
         std::mem::forget(self);
+        let word = CURRENT.with(|current| current.replace(previous));
+        // For a nested call, `word` is `previous` unless its code read the context.
+        if (word | previous) & SERIAL_PUBLISHED != 0 {
+            // By value, so that the caller's state need not live in memory for the cold path.
+            *ownership = Self::leave_otherwise(previous, previous_serial, word, *ownership);
+        }
     }
 
-    /// [`Published::leave`] when a serial number was published, on either side.
+    /// [`Published::leave`] when a serial number was published, on either side: the call's
+    /// ownership from now on.
     #[cold]
     #[inline(never)]
-    fn leave_otherwise(&self, word: u64, ownership: &mut Ownership) {
-        if word & SERIAL_PUBLISHED != 0 && *ownership == Ownership::OWNER {
-            *ownership = Ownership(SERIAL.with(Cell::get));
+    fn leave_otherwise(
+        previous: u64,
+        previous_serial: u64,
+        word: u64,
+        ownership: Ownership,
+    ) -> Ownership {
+        if previous_serial == NESTED_CALL {
+            // What the nested call's code left is the outer call's, a serial number it drew
+            // for it included.
+            CURRENT.with(|current| current.set(word));
+            return ownership;
         }
-        if self.previous & SERIAL_PUBLISHED != 0 {
-            SERIAL.with(|published| published.set(self.previous_serial));
+        let ownership = if word & SERIAL_PUBLISHED != 0 && ownership == Ownership::OWNER {
+            Ownership(SERIAL.with(Cell::get))
+        } else {
+            ownership
+        };
+        if previous & SERIAL_PUBLISHED != 0 {
+            SERIAL.with(|published| published.set(previous_serial));
         }
-    }
-
-    /// Restores the word published before, and returns the one this attempt left.
-    #[inline]
-    fn restore(&self) -> u64 {
-        CURRENT.with(|current| current.replace(self.previous))
+        ownership
     }
 }
 
 impl Drop for Published {
-    /// Only when the attempt panicked: its context is withdrawn all the same.
+    /// Only when the attempt panicked: its context is withdrawn all the same. A nested call
+    /// published nothing, and leaves the outer call's context as its code left it.
     fn drop(&mut self) {
-        self.restore();
+        if self.previous_serial == NESTED_CALL {
+            return;
+        }
+        CURRENT.with(|current| current.set(self.previous));
         if self.previous & SERIAL_PUBLISHED != 0 {
             SERIAL.with(|published| published.set(self.previous_serial));
         }
@@ -432,25 +474,32 @@ mod tests {
     #[test]
     fn a_call_polled_under_another_is_nested_and_publishes_nothing() {
         assert_eq!(context(), None);
-        let mut outer = Ownership::at_start();
-        assert_eq!(outer, Ownership::OWNER);
+        let mut outer = Ownership::UNDECIDED;
         let key = {
-            let published = Published::enter(outer, 2, 3).expect("owns retry");
+            let published = Published::enter(&mut outer, 2, 3);
+            assert_eq!(outer, Ownership::OWNER);
             assert_eq!(context().map(|c| c.attempt()), Some(2));
-            let key = context().map(|c| c.idempotency_key());
-            let inner = Ownership::at_start();
+            let mut inner = Ownership::UNDECIDED;
+            let nested = Published::enter(&mut inner, 1, 5);
             assert_eq!(inner, Ownership::NESTED);
-            assert!(Published::enter(inner, 1, 5).is_none());
+            // The nested call's code is the first to read the context: the serial number it
+            // draws is the outer call's.
             let seen = context().expect("the outer call's context");
             assert_eq!(seen.max_attempts(), 3, "still the outer call's");
-            assert_eq!(Some(seen.idempotency_key()), key, "the outer call's key");
+            nested.leave(&mut inner);
+            assert_eq!(inner, Ownership::NESTED);
+            let key = context().map(|c| c.idempotency_key());
+            assert_eq!(key, Some(seen.idempotency_key()), "the outer call's key");
+            // A nested attempt that panics leaves the outer call's context as it was.
+            drop(Published::enter(&mut inner, 1, 5));
+            assert_eq!(context().map(|c| c.idempotency_key()), key);
             published.leave(&mut outer);
             key
         };
         assert_eq!(context(), None);
         // The serial number drawn by the read is the owner's from now on, so its key is too.
         assert!(![Ownership::OWNER, Ownership::NESTED].contains(&outer));
-        let published = Published::enter(outer, 3, 3);
+        let published = Published::enter(&mut outer, 3, 3);
         assert_eq!(context().map(|c| c.idempotency_key()), key);
         drop(published);
         assert_eq!(context(), None, "withdrawn by a panic too");
@@ -458,10 +507,10 @@ mod tests {
 
     #[test]
     fn a_call_whose_context_is_never_read_draws_no_serial_number() {
-        let mut call = Ownership::at_start();
-        Published::enter(call, 1, 3).unwrap().leave(&mut call);
+        let mut call = Ownership::UNDECIDED;
+        Published::enter(&mut call, 1, 3).leave(&mut call);
         assert_eq!(call, Ownership::OWNER);
-        Published::enter(call, 2, 3).unwrap().leave(&mut call);
+        Published::enter(&mut call, 2, 3).leave(&mut call);
         assert_eq!(call, Ownership::OWNER);
         assert_eq!(context(), None);
     }

@@ -128,21 +128,53 @@ impl<L> AttemptBounds<L> {
     {
         let this = self.project();
         let _entered = this.span.entered();
-        // The context is published for exactly the time the attempt's code runs.
-        let published = call.publish(*this.max_attempts);
+        // The context is published for exactly the time the attempt's code runs. Anything but
+        // the plain case is polled out of line, so that the plain case's poll does not merge
+        // with a call the compiler cannot see into, which would have it read the future's
+        // state back from memory.
+        if !call.publish_alone(*this.max_attempts) {
+            return poll_published(this.limit, *this.max_attempts, call, cx, poll_once);
+        }
         let polled = poll_once(cx);
-        call.withdraw(published);
-        if let Poll::Ready(outcome) = polled {
-            return Poll::Ready(outcome);
+        call.withdraw(Published::ALONE);
+        after_poll(this.limit, call, cx, polled)
+    }
+}
+
+/// [`AttemptBounds::poll_attempt`] but for the plain case.
+#[cold]
+#[inline(never)]
+fn poll_published<C: StartTime, L: Limit<R>, R>(
+    limit: Pin<&mut L>,
+    max_attempts: u32,
+    call: &mut Call<C>,
+    cx: &mut Context<'_>,
+    poll_once: impl FnOnce(&mut Context<'_>) -> Poll<R>,
+) -> Poll<R> {
+    let published = call.publish(max_attempts);
+    let polled = poll_once(cx);
+    call.withdraw(published);
+    after_poll(limit, call, cx, polled)
+}
+
+/// After one poll of an attempt: its outcome, or whether it has run out of time.
+#[inline]
+fn after_poll<C: StartTime, L: Limit<R>, R>(
+    limit: Pin<&mut L>,
+    call: &mut Call<C>,
+    cx: &mut Context<'_>,
+    polled: Poll<R>,
+) -> Poll<R> {
+    if let Poll::Ready(outcome) = polled {
+        return Poll::Ready(outcome);
+    }
+    call.clock.mark();
+    match limit.poll_expired(cx) {
+        Poll::Ready(outcome) => {
+            call.timed_out = true;
+            Poll::Ready(outcome)
         }
-        call.clock.mark();
-        match this.limit.poll_expired(cx) {
-            Poll::Ready(outcome) => {
-                call.timed_out = true;
-                Poll::Ready(outcome)
-            }
-            Poll::Pending => Poll::Pending,
-        }
+        Poll::Pending => Poll::Pending,
     }
 }
 
@@ -154,7 +186,7 @@ impl<L> AttemptBounds<L> {
 pub struct InPlace {
     // Dropped in this order, on a panic: the context is withdrawn before the span is left, as for
     // an attempt that is polled.
-    published: Option<Published>,
+    published: Published,
     _span: EnteredAttemptSpan,
 }
 

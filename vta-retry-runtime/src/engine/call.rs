@@ -12,8 +12,9 @@ use crate::policy::Policy;
 use crate::vta_key::{self, KeyRole};
 
 /// The state of one call that lives across its attempts: 16 bytes, and 16 more for a clock when
-/// the policy needs one.
-#[derive(Debug)]
+/// the policy needs one. `Copy`, so that [`pause`](super::wait::pause) can carry it across a
+/// wait.
+#[derive(Debug, Clone, Copy)]
 pub struct Call<C> {
     /// The attempt running or last run, from 1.
     pub(super) attempt: u32,
@@ -21,7 +22,8 @@ pub struct Call<C> {
     pub(super) timed_out: bool,
     /// What the call is to the VTA idempotency key in scope.
     vta_key: KeyRole,
-    /// Whether this call owns retry (and its serial number), decided when it starts.
+    /// Whether this call owns retry (and its serial number), decided when its first attempt's
+    /// context is published.
     pub(super) ownership: Ownership,
     /// When the call started, where anything needs to know.
     pub(super) clock: C,
@@ -55,18 +57,17 @@ impl<C: StartTime> Call<C> {
             attempt: 1,
             timed_out: false,
             vta_key: KeyRole::Unkeyed,
-            ownership: Ownership::OWNER,
+            ownership: Ownership::UNDECIDED,
             clock,
             #[cfg(feature = "metrics")]
             attempt_started: None,
         }
     }
 
-    /// The call starts: it owns retry unless another call's attempt is being polled, and a
-    /// deadline and a timeout count from now.
+    /// The call starts: a deadline and a timeout count from now. Whether it owns retry is
+    /// decided when its first attempt publishes its context, in the same poll.
     #[inline]
     pub(crate) fn begin(&mut self, policy: &Policy) {
-        self.ownership = Ownership::at_start();
         self.clock.begin(policy);
     }
 
@@ -82,16 +83,21 @@ impl<C: StartTime> Call<C> {
 
     /// Publishes the context of the attempt about to run.
     #[inline]
-    pub(super) fn publish(&self, max_attempts: u32) -> Option<Published> {
-        Published::enter(self.ownership, self.attempt, max_attempts)
+    pub(super) fn publish(&mut self, max_attempts: u32) -> Published {
+        Published::enter(&mut self.ownership, self.attempt, max_attempts)
+    }
+
+    /// [`Call::publish`] where its hot path applies, publishing [`Published::ALONE`]: whether it
+    /// did.
+    #[inline]
+    pub(super) fn publish_alone(&mut self, max_attempts: u32) -> bool {
+        Published::enter_alone(&mut self.ownership, self.attempt, max_attempts)
     }
 
     /// Withdraws what [`Call::publish`] published, keeping a serial number drawn meanwhile.
     #[inline]
-    pub(super) fn withdraw(&mut self, published: Option<Published>) {
-        if let Some(published) = published {
-            published.leave(&mut self.ownership);
-        }
+    pub(super) fn withdraw(&mut self, published: Published) {
+        published.leave(&mut self.ownership);
     }
 
     /// After a successful attempt: the budget is refilled, and the attempt and the call are
