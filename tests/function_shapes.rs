@@ -205,9 +205,9 @@ mod renamed_runtime {
 
         pub static SLEEPS: AtomicU32 = AtomicU32::new(0);
 
-        pub async fn pause(wait: std::time::Duration) {
+        pub async fn pause<T: Copy>(wait: std::time::Duration, carried: T) -> T {
             SLEEPS.fetch_add(1, Ordering::SeqCst);
-            vta_retry_runtime::__private::pause(wait).await;
+            vta_retry_runtime::__private::pause(wait, carried).await
         }
     }
 }

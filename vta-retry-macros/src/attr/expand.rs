@@ -22,7 +22,7 @@
 //!                 None => return __vta_outcome,   // success, a permanent error, or giving up
 //!             }
 //!         };
-//!         pause(__vta_wait).await;   // tokio's timer; for a zero wait, a unit of tokio's coop budget
+//!         pause(__vta_wait, ()).await;   // tokio's timer; for a zero wait, tokio's coop budget
 //!     }
 //! }
 //! // where POLICY is `&const { Policy::DEFAULT.with_attempts(3).with_timeout(5s) }`, a
@@ -30,10 +30,10 @@
 //!
 //! // A body with no `.await`, no macro call and no argument it could move runs in place instead,
 //! // in a closure called at once (`return` and `?` end it), its context published around it:
-//!     let mut __vta_parked: Option<Call<C>> = None;
+//!     let mut __vta_carried: Call<C> = Call::start(POLICY);
 //!     loop {
-//!         let __vta_wait = {
-//!             let mut __vta_call = match __vta_parked { Some(c) => c, None => Call::start(..) };
+//!         let (__vta_wait, __vta_next) = {
+//!             let mut __vta_call = __vta_carried;
 //!             let __vta_outcome: Result<T, E> = {
 //!                 let guard = InPlace::enter(&mut __vta_call, "f", POLICY);  // publishes
 //!                 let __vta_outcome: Result<T, E> = (|| -> Result<T, E> { BODY })();
@@ -41,11 +41,11 @@
 //!                 __vta_outcome
 //!             };
 //!             match after_attempt(..) {
-//!                 Some(wait) => { __vta_parked = Some(__vta_call); wait }  // kept for the retry
+//!                 Some(wait) => (wait, __vta_call),
 //!                 None => return __vta_outcome,
 //!             }
 //!         };
-//!         pause(__vta_wait).await;
+//!         __vta_carried = pause(__vta_wait, __vta_next).await;   // carries the call across
 //!     }
 //! ```
 //!
@@ -284,17 +284,20 @@ fn async_loop(
                 }
             };
             // One await for both kinds of wait; by value, as a borrowed `wait` would be stored
-            // in the future across the await.
-            #private::pause(#wait).await;
+            // in the future across the await. The call's state, borrowed by the attempt, lives
+            // in the future already: the pause carries nothing.
+            #private::pause(#wait, ()).await;
         }
     }
 }
 
 /// The loop of a body that runs in place (see [`runs_in_place`]): in a closure called at once,
 /// whose `return` and `?` end the attempt, with the attempt's context published around it. The
-/// call's state is a local of the attempt's block, parked in the future only on the way to a
-/// retry: a local that was borrowed is kept in the future until its scope ends, so one scoped to
-/// the whole loop would be written to the future on every call.
+/// call's state is borrowed only by a local of the attempt's block (a local that was borrowed is
+/// kept in the future until its scope ends, so one scoped to the whole loop would be written to
+/// the future on every call); between attempts, it is handed to the pause, which carries it
+/// across the wait and gives it back. Nothing of it is in the future on the success path, and no
+/// `Option` is tested at the top of the loop.
 fn in_place_loop(
     expansion: &Expansion<'_>,
     body: &Group,
@@ -314,21 +317,18 @@ fn in_place_loop(
     } = &expansion.policy;
     let (call, outcome_name, wait) = names();
     let start = start(private, holds_vta_key);
+    let (carried, carried_out) = carried_names();
     let in_place = generated("__vta_in_place");
-    let parked = generated("__vta_parked");
     let outcome_type = outcome.map(|ty| quote!(: #ty));
     let returns = outcome.map(|ty| quote!(-> #ty));
     let per_attempt = &fresh.per_attempt;
     let fresh_body = regroup(body, quote!(#per_attempt #body));
     let after_attempt = hooks::after_attempt(expansion);
     quote! {
-        let mut #parked: ::core::option::Option<#private::Call<#clock>> = ::core::option::Option::None;
+        let mut #carried: #private::Call<#clock> = #start(#policy);
         loop {
-            let #wait = {
-                let mut #call: #private::Call<#clock> = match #parked {
-                    ::core::option::Option::Some(#call) => #call,
-                    ::core::option::Option::None => #start(#policy),
-                };
+            let (#wait, #carried_out) = {
+                let mut #call: #private::Call<#clock> = #carried;
                 let #outcome_name #outcome_type = {
                     let #in_place = #private::InPlace::enter(&mut #call, #function, #policy);
                     #[allow(unused_braces, clippy::redundant_closure_call)]
@@ -338,14 +338,11 @@ fn in_place_loop(
                     #outcome_name
                 };
                 match #after_attempt {
-                    ::core::option::Option::Some(#wait) => {
-                        #parked = ::core::option::Option::Some(#call);
-                        #wait
-                    }
+                    ::core::option::Option::Some(#wait) => (#wait, #call),
                     ::core::option::Option::None => return #outcome_name,
                 }
             };
-            #private::pause(#wait).await;
+            #carried = #private::pause(#wait, #carried_out).await;
         }
     }
 }
@@ -357,6 +354,11 @@ fn names() -> (syn::Ident, syn::Ident, syn::Ident) {
         generated("__vta_outcome"),
         generated("__vta_wait"),
     )
+}
+
+/// The call's state between attempts, and as the attempt's block hands it to the pause.
+fn carried_names() -> (syn::Ident, syn::Ident) {
+    (generated("__vta_carried"), generated("__vta_next"))
 }
 
 /// How the call starts: holding a VTA key or not.

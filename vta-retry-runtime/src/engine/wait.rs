@@ -30,38 +30,45 @@ pin_project! {
     /// budget, and a yield to the scheduler once the budget is spent, as tokio's own resources
     /// do. Without that, a body that fails without waiting would run every attempt inside one
     /// poll, where neither `select!` nor a timeout around the call could stop it.
+    ///
+    /// It carries the call's state across the wait and gives it back: the loop's own local for
+    /// it is then never live across an await, so it stays in registers on the success path.
     #[derive(Debug)]
     #[must_use = "futures do nothing unless awaited"]
-    pub struct Pause {
+    pub struct Pause<T> {
         // tokio's timer for a wait; none for a zero wait, which never touches the timer.
         #[pin]
         sleep: Option<Sleep>,
+        carried: T,
     }
 }
 
-/// The pause before the next attempt, `wait` long. Takes the wait by value, so the expansion
-/// never borrows its local (a borrowed local would be stored in the future across the pause).
+/// The pause before the next attempt, `wait` long, carrying `carried` across it. Takes the wait
+/// by value, so the expansion never borrows its local (a borrowed local would be stored in the
+/// future across the pause).
 #[inline]
 #[track_caller]
-pub fn pause(wait: Duration) -> Pause {
+pub fn pause<T: Copy>(wait: Duration, carried: T) -> Pause<T> {
     // Not `then(|| ..)`: a closure would hide the caller from tokio's `track_caller`.
     let sleep = if must_wait(wait) {
         Some(sleep(wait))
     } else {
         None
     };
-    Pause { sleep }
+    Pause { sleep, carried }
 }
 
-impl Future for Pause {
-    type Output = ();
+impl<T: Copy> Future for Pause<T> {
+    type Output = T;
 
     #[inline]
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        match self.project().sleep.as_pin_mut() {
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+        let this = self.project();
+        let waited = match this.sleep.as_pin_mut() {
             Some(sleep) => sleep.poll(cx),
             None => poll_breathe(cx),
-        }
+        };
+        waited.map(|()| *this.carried)
     }
 }
 
