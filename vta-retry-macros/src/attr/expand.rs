@@ -25,8 +25,9 @@
 //!         pause(__vta_wait, ()).await;   // tokio's timer; for a zero wait, tokio's coop budget
 //!     }
 //! }
-//! // where POLICY is `&const { Policy::DEFAULT.with_attempts(3).with_timeout(5s) }`, a
-//! // `&'static Policy` written out at each use (see `policy.rs`), and C the clock it needs.
+//! // where POLICY is `__VTA_POLICY`, an item before the loop,
+//! // `const __VTA_POLICY: &Policy = &Policy::DEFAULT.with_attempts(3).with_timeout(5s);`
+//! // (see `policy.rs`), and C the clock it needs.
 //!
 //! // A body with no `.await`, no macro call and no argument it could move runs in place instead,
 //! // in a closure called at once (`return` and `?` end it), its context published around it:

@@ -5,9 +5,12 @@
 //! ```text
 //! // Input:   #[vta_retry(policy = VTA_CALLS, attempts = 5, timeout = "1s", budget = BUDGET)]
 //! // Output:  static __VTA_BUDGET: &RetryBudget = &BUDGET;            // items, once
-//! //          &const { { let base: Policy = VTA_CALLS; base }
-//! //                   .with_attempts(5).with_timeout(1s)
-//! //                   .with_named_budget(__VTA_BUDGET, "BUDGET") }
+//! //          const __VTA_POLICY: &Policy = &{ let base: Policy = VTA_CALLS; base }
+//! //              .with_attempts(5).with_timeout(1s)
+//! //              .with_named_budget(__VTA_BUDGET, "BUDGET");
+//! //          __VTA_POLICY                                           // at each use
+//! //          // or, where an item cannot name a path (`Self::POLICY`), at each use:
+//! //          &const { … }
 //! //          Call<<ClockIf<{ clock_needed(VTA_CALLS.needs_start_time() || true, false) }>
 //! //               as ClockFor>::Clock>                              // NoClock or Started
 //! ```
@@ -26,9 +29,10 @@ use crate::tokens::{generated, respan};
 /// The policy, ready to write.
 pub(super) struct PolicyTokens {
     /// Items that go once, before the loop: the checked `attempts = CONST`, the budget's
-    /// `static`.
+    /// `static`, the policy.
     pub items: TokenStream,
-    /// The policy's value as an expression: `&const { … }`, a `&'static Policy`.
+    /// The policy's value as an expression, a `&'static Policy`: the item `__VTA_POLICY`, or
+    /// `&const { … }` where an item cannot name it.
     pub value: TokenStream,
     /// The policy's bounds alone (its timeout and deadline), as a `&'static Policy` a const
     /// argument can read: for the questions asked at compile time, whether it has a timeout and
@@ -119,6 +123,7 @@ pub(super) fn policy_tokens(
     // budget at every use, which would never throttle) is an error that suggests a `static`, and
     // a path to anything else is a type mismatch at the path. Where an item cannot name it
     // (`Self::BUDGET`), the reference is taken in place.
+    let mut budget_in_place = false;
     if let Some(budget) = &config.budget {
         let span = budget.span();
         // The budget's metrics are labelled with the path as written: `budget = VTA_BUDGET`
@@ -132,11 +137,23 @@ pub(super) fn policy_tokens(
             });
             overrides.push(quote!(.with_named_budget(#item, #name)));
         } else {
+            budget_in_place = true;
             let reference = quote_spanned!(span=> &#budget);
             overrides.push(quote!(.with_named_budget(#reference, #name)));
         }
     }
-    let value = quote!((&const { #base #(#overrides)* }));
+    // One item where an item can name everything the policy does, so that rustc checks and
+    // evaluates it once, not at each of its uses; otherwise an inline `const` at each use. Not
+    // with `attempts = CONST`, whose failed check would be reported again at the policy.
+    let attempts_const = matches!(config.attempts, Some(AttemptCount::Const(_)));
+    let value = if concrete && !budget_in_place && !attempts_const {
+        let item = generated("__VTA_POLICY");
+        let policy_type = quote!(#private::Policy);
+        items.extend(quote!(const #item: &#policy_type = &#base #(#overrides)*;));
+        quote!(#item)
+    } else {
+        quote!((&const { #base #(#overrides)* }))
+    };
     let clock = clock_type(config, private, &settings, concrete);
     PolicyTokens {
         items,
