@@ -279,36 +279,21 @@ impl Published {
         // The hot path, one comparison: a call that owns retry (or is about to, on its first
         // attempt), whose context nobody has read, with nothing published around it. A published
         // word is never 0 or 1: it holds the attempts in all above bit 32.
-        if Self::enter_alone(ownership, attempt, max_attempts) {
-            return Self::ALONE;
-        }
         let previous = CURRENT.with(Cell::get);
+        if ownership.0 | previous <= Ownership::OWNER.0 {
+            *ownership = Ownership::OWNER;
+            CURRENT.with(|current| current.set(pack(attempt, max_attempts)));
+            return Self {
+                previous: 0,
+                previous_serial: 0,
+            };
+        }
         if *ownership == Ownership::UNDECIDED {
             // Starts inside another call's attempt, whose call owns retry.
             *ownership = Ownership::NESTED;
         }
         Self::enter_otherwise(*ownership, pack(attempt, max_attempts), previous)
     }
-
-    /// [`Published::enter`]'s hot path alone: publishes and returns `true` for a call that owns
-    /// retry (or is about to), whose context nobody has read, with nothing published around it;
-    /// otherwise publishes nothing. What it published is [`Published::ALONE`].
-    #[inline]
-    pub(crate) fn enter_alone(ownership: &mut Ownership, attempt: u32, max_attempts: u32) -> bool {
-        let previous = CURRENT.with(Cell::get);
-        if ownership.0 | previous <= Ownership::OWNER.0 {
-            *ownership = Ownership::OWNER;
-            CURRENT.with(|current| current.set(pack(attempt, max_attempts)));
-            return true;
-        }
-        false
-    }
-
-    /// What [`Published::enter_alone`] publishes: a context with nothing around it.
-    pub(crate) const ALONE: Self = Self {
-        previous: 0,
-        previous_serial: 0,
-    };
 
     /// [`Published::enter`] for a nested call, a call with a serial number, or one polled inside
     /// another call's attempt after it started outside one.

@@ -87,13 +87,6 @@ impl<C: StartTime> Call<C> {
         Published::enter(&mut self.ownership, self.attempt, max_attempts)
     }
 
-    /// [`Call::publish`] where its hot path applies, publishing [`Published::ALONE`]: whether it
-    /// did.
-    #[inline]
-    pub(super) fn publish_alone(&mut self, max_attempts: u32) -> bool {
-        Published::enter_alone(&mut self.ownership, self.attempt, max_attempts)
-    }
-
     /// Withdraws what [`Call::publish`] published, keeping a serial number drawn meanwhile.
     #[inline]
     pub(super) fn withdraw(&mut self, published: Published) {
