@@ -242,18 +242,7 @@ async fn rest_error_responses_map_to_these_variants() {
             return reply;
         }
         // Then the VTA's in-flight answer: `unavailable`, 503, the hint in the document.
-        Reply::status(
-            503,
-            error_document(
-                request,
-                json!({
-                    "code": "unavailable",
-                    "message": "temporarily unavailable",
-                    "retryable": true,
-                    "retryAfter": unavailable_until,
-                }),
-            ),
-        )
+        vta::unavailable(request, "temporarily unavailable", unavailable_until)
     })
     .await;
     let client = parties.client(&server.url());

@@ -194,15 +194,25 @@ pub fn error_document(request: &Request, payload: Value) -> String {
 /// The VTA's answer while an earlier attempt under the key is still running, with a hint already
 /// past: vta-sdk's `idempotent` asks again at once.
 pub fn still_running(request: &Request) -> Reply {
+    unavailable(
+        request,
+        "an earlier attempt under this key is still running",
+        "2020-01-01T00:00:00Z",
+    )
+}
+
+/// The VTA's `unavailable` answer, 503, saying `message`, with its hint in the document: come
+/// back at `retry_after` (an RFC 3339 time).
+pub fn unavailable(request: &Request, message: &str, retry_after: &str) -> Reply {
     Reply::status(
         503,
         error_document(
             request,
             json!({
                 "code": "unavailable",
-                "message": "an earlier attempt under this key is still running",
+                "message": message,
                 "retryable": true,
-                "retryAfter": "2020-01-01T00:00:00Z",
+                "retryAfter": retry_after,
             }),
         ),
     )
