@@ -230,8 +230,8 @@ fn take_block(counter: &AtomicU64) -> u64 {
 
 /// Where a call stands with respect to the context, in one word, decided when its first attempt
 /// publishes its context, in the poll that starts the call: [`Ownership::NESTED`] when that is
-/// inside another call's attempt, [`Ownership::OWNER`] for a call that owns retry and whose context nobody has read
-/// yet, else the serial number of a call that owns retry.
+/// inside another call's attempt, [`Ownership::OWNER`] for a call that owns retry and whose
+/// context nobody has read yet, else the serial number of a call that owns retry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Ownership(u64);
 

@@ -134,28 +134,17 @@ impl<L> AttemptBounds<L> {
         let published = call.publish(*this.max_attempts);
         let polled = poll_once(cx);
         call.withdraw(published);
-        after_poll(this.limit, call, cx, polled)
-    }
-}
-
-/// After one poll of an attempt: its outcome, or whether it has run out of time.
-#[inline]
-fn after_poll<C: StartTime, L: Limit<R>, R>(
-    limit: Pin<&mut L>,
-    call: &mut Call<C>,
-    cx: &mut Context<'_>,
-    polled: Poll<R>,
-) -> Poll<R> {
-    if let Poll::Ready(outcome) = polled {
-        return Poll::Ready(outcome);
-    }
-    call.clock.mark();
-    match limit.poll_expired(cx) {
-        Poll::Ready(outcome) => {
-            call.timed_out = true;
-            Poll::Ready(outcome)
+        if let Poll::Ready(outcome) = polled {
+            return Poll::Ready(outcome);
         }
-        Poll::Pending => Poll::Pending,
+        call.clock.mark();
+        match this.limit.poll_expired(cx) {
+            Poll::Ready(outcome) => {
+                call.timed_out = true;
+                Poll::Ready(outcome)
+            }
+            Poll::Pending => Poll::Pending,
+        }
     }
 }
 
