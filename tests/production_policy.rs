@@ -496,6 +496,56 @@ async fn keys_beside_a_named_policy_override_it() {
     assert_eq!(start.elapsed(), ms(2050));
 }
 
+/// A client whose policy is its own: named through `Self`, which an item inside the method
+/// cannot name, so the expansion writes the policy at each use instead of as one item.
+struct QuickClient {
+    remote: Remote,
+}
+
+impl QuickClient {
+    const POLICY: Policy = Policy::new(2, Backoff::constant(ms(10)));
+
+    #[vta_retry(policy = Self::POLICY)]
+    async fn call(&self) -> io::Result<u32> {
+        self.remote
+            .call()
+            .await
+            .map_err(|_| io::ErrorKind::ConnectionReset.into())
+    }
+}
+
+/// A policy a type parameter names.
+trait HasPolicy {
+    const POLICY: Policy;
+}
+
+struct Patient;
+
+impl HasPolicy for Patient {
+    const POLICY: Policy = Policy::new(3, Backoff::constant(ms(20)));
+}
+
+#[vta_retry(policy = P::POLICY)]
+async fn with_policy_of<P: HasPolicy>(remote: &Remote) -> io::Result<u32> {
+    remote
+        .call()
+        .await
+        .map_err(|_| io::ErrorKind::ConnectionReset.into())
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_policy_named_through_self_or_a_type_parameter_applies() {
+    let client = QuickClient {
+        remote: Remote::new([FAIL; 2]),
+    };
+    assert!(client.call().await.is_err());
+    assert_eq!(client.remote.gaps(), [ms(10)]);
+
+    let remote = Remote::new([FAIL; 3]);
+    assert!(with_policy_of::<Patient>(&remote).await.is_err());
+    assert_eq!(remote.gaps(), [ms(20), ms(20)]);
+}
+
 // ---- every key at once, on `&mut self` ----
 
 struct Session {
