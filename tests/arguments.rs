@@ -109,6 +109,23 @@ async fn a_mut_binding_in_a_pattern_is_as_passed_on_every_attempt() {
 }
 
 #[vta_retry(attempts = 3, backoff = "0s")]
+async fn push_id((ref mut ids, id): (Vec<u8>, u8), seen: &Seen<Vec<u8>>) -> io::Result<Vec<u8>> {
+    ids.push(id);
+    seen.attempt(ids.clone())
+}
+
+#[tokio::test]
+async fn a_ref_mut_binding_in_a_pattern_points_at_the_argument_as_passed() {
+    let seen = Seen::new(3);
+    assert_eq!(push_id((vec![1], 2), &seen).await.unwrap(), [1, 2]);
+    assert_eq!(
+        seen.values(),
+        [vec![1, 2], vec![1, 2], vec![1, 2]],
+        "not [1, 2, 2, 2]"
+    );
+}
+
+#[vta_retry(attempts = 3, backoff = "0s")]
 async fn skip_header(mut frame: &[u8], seen: &Seen<Vec<u8>>) -> io::Result<Vec<u8>> {
     frame = &frame[2..];
     seen.attempt(frame.to_vec())
@@ -169,6 +186,7 @@ struct Client;
 #[async_trait::async_trait]
 trait Fetch {
     async fn fetch(&self, path: String, seen: &Seen<String>) -> io::Result<String>;
+    async fn fetch_pair(&self, pair: (String, u8), seen: &Seen<String>) -> io::Result<String>;
 }
 
 #[async_trait::async_trait]
@@ -178,6 +196,16 @@ impl Fetch for Client {
         path.insert(0, '/');
         seen.attempt(path)
     }
+
+    #[vta_retry(attempts = 3, backoff = "0s")]
+    async fn fetch_pair(
+        &self,
+        (ref mut path, n): (String, u8),
+        seen: &Seen<String>,
+    ) -> io::Result<String> {
+        path.push_str(&n.to_string());
+        seen.attempt(path.clone())
+    }
 }
 
 #[tokio::test]
@@ -185,4 +213,8 @@ async fn under_async_trait_too() {
     let seen = Seen::new(3);
     assert_eq!(Client.fetch("keys".into(), &seen).await.unwrap(), "/keys");
     assert_eq!(seen.values(), ["/keys", "/keys", "/keys"]);
+    let seen = Seen::new(3);
+    let pair = ("keys/".into(), 7);
+    assert_eq!(Client.fetch_pair(pair, &seen).await.unwrap(), "keys/7");
+    assert_eq!(seen.values(), ["keys/7", "keys/7", "keys/7"]);
 }

@@ -17,6 +17,10 @@
 //! BODY
 //! ```
 //!
+//! A `ref mut` binding in a pattern (`(ref mut list, n): (Vec<u8>, u8)`) changes the argument
+//! through a reference, so it is given a fresh copy to point at: `let list = &mut
+//! fresh_argument(&*list);`.
+//!
 //! `mut self` cannot be rebound by `let`, so the body's `self` becomes `__vta_self` (what
 //! `#[async_trait]` does for the same reason). Under `#[async_trait]`, which takes `mut` off the
 //! signature and rebinds the arguments in `let`s of its own (`let mut path = path;`), those are
@@ -35,7 +39,7 @@ pub enum Bindings {
     Signature,
     /// By the `let`s `#[async_trait]` puts before the body (`let mut path = path;`,
     /// `let mut __self = self;`), having taken `mut` off the signature.
-    AsyncTrait(Vec<(Ident, Span)>),
+    AsyncTrait(Vec<(Ident, MutBinding)>),
 }
 
 /// Rebinding the `mut` arguments.
@@ -57,8 +61,8 @@ pub fn fresh_arguments(sig: &Signature, bindings: &Bindings, private: &TokenStre
         renames_self: false,
     };
     if let Bindings::AsyncTrait(names) = bindings {
-        for (name, span) in names {
-            fresh.rebind(name, &name.to_token_stream(), *span, private);
+        for (name, binding) in names {
+            fresh.rebind_binding(name, *binding, private);
         }
         return fresh;
     }
@@ -94,8 +98,8 @@ pub fn fresh_arguments(sig: &Signature, bindings: &Bindings, private: &TokenStre
                     fresh.before_loop.extend(quote!(let _ = &mut #name;));
                 }
                 pattern => {
-                    for (name, span) in mut_bindings(pattern) {
-                        fresh.rebind(&name, &name.to_token_stream(), span, private);
+                    for (name, binding) in mut_bindings(pattern) {
+                        fresh.rebind_binding(&name, binding, private);
                     }
                 }
             },
@@ -115,12 +119,35 @@ impl Fresh {
         });
         self.before_loop.extend(quote!(let _ = &mut #original;));
     }
+
+    /// Rebinds one binding a pattern makes: `mut name` as [`Fresh::rebind`] does, `ref mut name`
+    /// to a fresh copy of what it points at.
+    fn rebind_binding(&mut self, name: &Ident, binding: MutBinding, private: &TokenStream) {
+        match binding {
+            MutBinding::ByValue(span) => self.rebind(name, &name.to_token_stream(), span, private),
+            MutBinding::ByRefMut(span) => {
+                let private = respan(private.clone(), span);
+                self.per_attempt.extend(quote_spanned! {span=>
+                    let #name = &mut #private::fresh_argument(&*#name);
+                });
+            }
+        }
+    }
+}
+
+/// A binding through which the body can change an argument, with its span.
+#[derive(Debug, Clone, Copy)]
+pub enum MutBinding {
+    /// `mut name`: the argument's own value.
+    ByValue(Span),
+    /// `ref mut name`: a reference into the argument.
+    ByRefMut(Span),
 }
 
 /// The `mut` bindings of the `let`s `#[async_trait]` put before the body: the arguments it
 /// moved into its future. Its `let mut __self = self;` for a `&mut self` rebinds a reference,
 /// which each attempt reborrows already.
-pub fn async_trait_bindings(statements: &[syn::Stmt], sig: &Signature) -> Vec<(Ident, Span)> {
+pub fn async_trait_bindings(statements: &[syn::Stmt], sig: &Signature) -> Vec<(Ident, MutBinding)> {
     let self_is_a_reference = sig.inputs.iter().any(|input| {
         matches!(input, FnArg::Receiver(receiver) if matches!(receiver.kind, ReceiverKind::Reference(..)))
     });
@@ -135,17 +162,22 @@ pub fn async_trait_bindings(statements: &[syn::Stmt], sig: &Signature) -> Vec<(I
         .collect()
 }
 
-/// The names a pattern binds by value and `mut`, with their spans.
-fn mut_bindings(pattern: &Pat) -> Vec<(Ident, Span)> {
-    fn walk(pattern: &Pat, found: &mut Vec<(Ident, Span)>) {
+/// The names a pattern binds as `mut` or `ref mut`, with their spans.
+fn mut_bindings(pattern: &Pat) -> Vec<(Ident, MutBinding)> {
+    fn walk(pattern: &Pat, found: &mut Vec<(Ident, MutBinding)>) {
         match pattern {
             Pat::Ident(binding) => {
-                if let (Some(mutability), None) = (binding.mutability, &binding.by_ref) {
-                    let span = mutability
-                        .span
-                        .join(binding.ident.span())
-                        .unwrap_or(mutability.span);
-                    found.push((binding.ident.clone(), span));
+                if let Some(mutability) = binding.mutability {
+                    let first = binding.by_ref.map_or(mutability.span, |by_ref| by_ref.span);
+                    let span = first.join(binding.ident.span()).unwrap_or(first);
+                    found.push((
+                        binding.ident.clone(),
+                        if binding.by_ref.is_some() {
+                            MutBinding::ByRefMut(span)
+                        } else {
+                            MutBinding::ByValue(span)
+                        },
+                    ));
                 }
                 if let Some((_, sub)) = &binding.subpat {
                     walk(sub, found);
@@ -255,6 +287,16 @@ mod tests {
         );
         assert!(!text.contains("let mut b ="), "{text}");
         assert!(!text.contains("let mut c ="), "{text}");
+    }
+
+    #[test]
+    fn a_ref_mut_binding_points_at_a_fresh_copy() {
+        let text = rebound(quote!(async fn f((ref mut list, ref n): (Vec<u8>, u8))));
+        assert!(
+            text.contains("let list = & mut rt :: fresh_argument (& * list)"),
+            "{text}"
+        );
+        assert!(!text.contains("let n"), "{text}");
     }
 
     #[test]
