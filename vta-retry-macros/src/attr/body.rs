@@ -36,32 +36,83 @@ pub(super) fn split_inner_attributes(body: &Group) -> (Vec<TokenStream>, Group) 
 /// `#[tracing::instrument]` above `#[vta_retry]` has moved the arguments into a future of its
 /// own (`let __tracing_instrument_future = async move { … }`), which a second attempt could not
 /// build again. Without `move` it borrows them instead, as the retry loop's own attempt does, so
-/// `&mut self` is re-borrowed each attempt; nothing else about the span changes.
+/// `&mut self` is re-borrowed each attempt; nothing else about the span changes. With `err` or
+/// `ret`, that future awaits the body in a second `async move` block of its own, released too.
 pub(super) fn release_instrument_captures(body: Group) -> Group {
     let trees: Vec<TokenTree> = body.stream().into_iter().collect();
-    let Some(at) = trees.windows(5).position(|w| {
-        matches!(w, [
-            TokenTree::Ident(let_),
-            TokenTree::Ident(name),
-            TokenTree::Punct(eq),
-            TokenTree::Ident(async_),
-            TokenTree::Ident(move_),
-        ] if let_ == "let"
-            && name == "__tracing_instrument_future"
-            && eq.as_char() == '='
-            && async_ == "async"
-            && move_ == "move")
+    let Some(at) = trees.windows(3).position(|w| {
+        matches!(w, [TokenTree::Ident(let_), TokenTree::Ident(name), TokenTree::Punct(eq)]
+            if let_ == "let" && name == "__tracing_instrument_future" && eq.as_char() == '=')
     }) else {
         return body;
     };
-    let released: TokenStream = trees[..at + 4]
+    let Some((future, rest)) = async_move_block(&trees[at + 3..]) else {
+        return body;
+    };
+    // With `err` or `ret`: `async move { match async move { BODY }.await { … } }`, or
+    // `async move { let x = async move { BODY }.await; … }`.
+    let inner: Vec<TokenTree> = future.stream().into_iter().collect();
+    let awaited_at = match inner.as_slice() {
+        [TokenTree::Ident(match_), ..] if match_ == "match" => 1,
+        [
+            TokenTree::Ident(let_),
+            TokenTree::Ident(_),
+            TokenTree::Punct(eq),
+            ..,
+        ] if let_ == "let" && eq.as_char() == '=' => 3,
+        _ => inner.len(),
+    };
+    let awaited = inner.get(awaited_at..).and_then(async_move_block);
+    let future = match awaited {
+        Some((awaited, after)) if starts_with_await(after) => {
+            let stream = inner[..awaited_at]
+                .iter()
+                .cloned()
+                .chain(async_block(awaited))
+                .chain(after.iter().cloned());
+            let mut released = Group::new(Delimiter::Brace, stream.collect());
+            released.set_span(future.span());
+            released
+        }
+        _ => future.clone(),
+    };
+    let stream = trees[..at + 3]
         .iter()
-        .chain(&trees[at + 5..])
         .cloned()
-        .collect();
-    let mut released = Group::new(Delimiter::Brace, released);
+        .chain(async_block(&future))
+        .chain(rest.iter().cloned());
+    let mut released = Group::new(Delimiter::Brace, stream.collect());
     released.set_span(body.span());
     released
+}
+
+/// The block of the `async move { … }` that `trees` start with, and the trees after it.
+fn async_move_block(trees: &[TokenTree]) -> Option<(&Group, &[TokenTree])> {
+    match trees {
+        [
+            TokenTree::Ident(async_),
+            TokenTree::Ident(move_),
+            TokenTree::Group(block),
+            rest @ ..,
+        ] if async_ == "async" && move_ == "move" && block.delimiter() == Delimiter::Brace => {
+            Some((block, rest))
+        }
+        _ => None,
+    }
+}
+
+/// Whether `trees` start with `.await`.
+fn starts_with_await(trees: &[TokenTree]) -> bool {
+    matches!(trees, [TokenTree::Punct(dot), TokenTree::Ident(await_), ..]
+        if dot.as_char() == '.' && await_ == "await")
+}
+
+/// `async { … }`, borrowing what it uses.
+fn async_block(block: &Group) -> [TokenTree; 2] {
+    [
+        TokenTree::Ident(Ident::new("async", block.span())),
+        TokenTree::Group(block.clone()),
+    ]
 }
 
 /// The type with every `impl Trait` replaced by `_`: a `let` cannot name `impl Trait`, but can
@@ -220,7 +271,8 @@ pub(super) fn owned_arguments(sig: &Signature) -> Vec<Ident> {
 
 #[cfg(test)]
 mod tests {
-    use super::{owned_arguments, runs_in_place};
+    use super::{owned_arguments, release_instrument_captures, runs_in_place};
+    use proc_macro2::{Delimiter, Group};
     use quote::quote;
     use syn::Signature;
 
@@ -273,5 +325,37 @@ mod tests {
         let copied: Signature =
             syn::parse_quote!(async fn f(n: u64, pair: (u8, bool), r: &mut Client));
         assert!(in_place(&copied, quote! { r.send(n, pair) }));
+    }
+
+    #[test]
+    fn instruments_futures_borrow_the_arguments_and_the_users_own_blocks_keep_move() {
+        let released = |body: proc_macro2::TokenStream| {
+            release_instrument_captures(Group::new(Delimiter::Brace, body))
+                .stream()
+                .to_string()
+        };
+        // Plain, `err`, and `err, ret`.
+        assert_eq!(
+            released(
+                quote! { let __tracing_instrument_future = async move { spawn(async move { x }) }; f() }
+            ),
+            quote! { let __tracing_instrument_future = async { spawn(async move { x }) }; f() }
+                .to_string()
+        );
+        assert_eq!(
+            released(quote! { let __tracing_instrument_future = async move { match async move { x }.await { e => e } }; }),
+            quote! { let __tracing_instrument_future = async { match async { x }.await { e => e } }; }.to_string()
+        );
+        assert_eq!(
+            released(quote! { let __tracing_instrument_future = async move { let __match_scrutinee = async move { x }.await; y }; }),
+            quote! { let __tracing_instrument_future = async { let __match_scrutinee = async { x }.await; y }; }.to_string()
+        );
+        let unrelated = quote! { let fut = async move { x }; fut.await };
+        assert_eq!(released(unrelated.clone()), unrelated.to_string());
+        // The user's body, under a plain `#[instrument]`, keeps its own `async move`.
+        assert_eq!(
+            released(quote! { let __tracing_instrument_future = async move { let f = async move { x }; spawn(f) }; }),
+            quote! { let __tracing_instrument_future = async { let f = async move { x }; spawn(f) }; }.to_string()
+        );
     }
 }
