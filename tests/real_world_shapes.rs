@@ -407,6 +407,18 @@ fn boxed_by_hand(
     Box::pin(async move { remote.call() })
 }
 
+/// futures' alias, and its `.boxed()`: the alias names `Output` by position, not `Output = `.
+#[vta_retry(backoff = "1ms")]
+fn futures_box_future(remote: &Flaky) -> futures::future::BoxFuture<'_, io::Result<u32>> {
+    Box::pin(async move { remote.call() })
+}
+
+#[vta_retry(backoff = "1ms")]
+fn futures_boxed(remote: &Flaky) -> futures::future::BoxFuture<'_, io::Result<u32>> {
+    use futures::FutureExt;
+    async move { Ok(remote.call()? + 100) }.boxed()
+}
+
 #[tokio::test(start_paused = true)]
 async fn functions_returning_async_blocks_are_retried() {
     let loads = Loads {
@@ -415,4 +427,8 @@ async fn functions_returning_async_blocks_are_retried() {
     assert_eq!(loads.load().await.unwrap(), 20);
     let remote = Flaky::default();
     assert_eq!(boxed_by_hand(&remote).await.unwrap(), 2);
+    let remote = Flaky::default();
+    assert_eq!(futures_box_future(&remote).await.unwrap(), 2);
+    let remote = Flaky::default();
+    assert_eq!(futures_boxed(&remote).await.unwrap(), 102);
 }

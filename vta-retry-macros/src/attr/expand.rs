@@ -156,7 +156,7 @@ pub fn expand(function: RetryFn, config: &Config) -> TokenStream {
         }
         Body::Future(future) => {
             let FutureBody { mut block, outcome } = *future;
-            let bindings = FutureBody::moved_in(&block).map_or(Bindings::Signature, |lets| {
+            let bindings = FutureBody::moved_in(&mut block).map_or(Bindings::Signature, |lets| {
                 Bindings::AsyncTrait(async_trait_bindings(lets, &sig))
             });
             if let Some((attempt, _)) = FutureBody::attempt(&mut block, &sig) {

@@ -70,17 +70,8 @@ impl FutureBody {
 
     /// The statements `#[async_trait]` puts before the user's body (the arguments moved in),
     /// when the body is its shape.
-    pub fn moved_in(block: &syn::Block) -> Option<&[syn::Stmt]> {
-        let future = match block.stmts.last() {
-            Some(syn::Stmt::Expr(Expr::Async(future), None)) => future,
-            Some(syn::Stmt::Expr(Expr::Call(call), None)) if is_box_pin(call) => {
-                match call.args.first() {
-                    Some(Expr::Async(future)) => future,
-                    _ => return None,
-                }
-            }
-            _ => return None,
-        };
+    pub fn moved_in(block: &mut syn::Block) -> Option<&[syn::Stmt]> {
+        let future = ending_future(block)?;
         let body = future.block.stmts.iter().position(is_async_trait_body)?;
         Some(&future.block.stmts[..body])
     }
@@ -90,16 +81,7 @@ impl FutureBody {
         block: &'a mut syn::Block,
         sig: &Signature,
     ) -> Option<(&'a mut syn::Block, syn::Type)> {
-        let future = match block.stmts.last_mut() {
-            Some(syn::Stmt::Expr(Expr::Async(future), None)) => future,
-            Some(syn::Stmt::Expr(Expr::Call(call), None)) if is_box_pin(call) => {
-                match call.args.first_mut() {
-                    Some(Expr::Async(future)) => future,
-                    _ => return None,
-                }
-            }
-            _ => return None,
-        };
+        let future = ending_future(block)?;
         let async_trait_body = future.block.stmts.iter().position(is_async_trait_body);
         if let Some(index) = async_trait_body {
             let syn::Stmt::Local(local) = &mut future.block.stmts[index] else {
@@ -127,6 +109,33 @@ fn is_async_trait_body(stmt: &syn::Stmt) -> bool {
         && matches!(local.init.as_ref().map(|init| &*init.expr), Some(Expr::Block(_))))
 }
 
+/// The `async` block a plain `fn`'s body ends in: `async move { … }`, `Box::pin(async move { … })`,
+/// or `async move { … }.boxed()` (futures' `FutureExt`, for its `BoxFuture`).
+pub fn ending_future(block: &mut syn::Block) -> Option<&mut syn::ExprAsync> {
+    let Some(syn::Stmt::Expr(last, None)) = block.stmts.last_mut() else {
+        return None;
+    };
+    match last {
+        Expr::Async(future) => Some(future),
+        Expr::Call(call) if is_box_pin(call) => as_async(call.args.first_mut()?),
+        Expr::MethodCall(call) if is_boxed(call) => as_async(&mut call.receiver),
+        _ => None,
+    }
+}
+
+/// The expression as an `async` block, if it is one.
+fn as_async(expr: &mut Expr) -> Option<&mut syn::ExprAsync> {
+    match expr {
+        Expr::Async(future) => Some(future),
+        _ => None,
+    }
+}
+
+/// `.boxed()` or `.boxed_local()`, futures' `FutureExt` methods.
+fn is_boxed(call: &syn::ExprMethodCall) -> bool {
+    (call.method == "boxed" || call.method == "boxed_local") && call.args.is_empty()
+}
+
 /// `Box::pin(…)` with one argument, however `Box` is named.
 fn is_box_pin(call: &syn::ExprCall) -> bool {
     let Expr::Path(callee) = &*call.func else {
@@ -138,7 +147,8 @@ fn is_box_pin(call: &syn::ExprCall) -> bool {
     is_pin && is_box && call.args.len() == 1
 }
 
-/// `T` in a return type `impl Future<Output = T> + …` or `Pin<Box<dyn Future<Output = T> + …>>`.
+/// `T` in a return type `impl Future<Output = T> + …`, `Pin<Box<dyn Future<Output = T> + …>>`
+/// or `BoxFuture<'_, T>`.
 fn future_output(output: &syn::ReturnType) -> Option<syn::Type> {
     fn find(tokens: TokenStream) -> Option<syn::Type> {
         let trees: Vec<TokenTree> = tokens.into_iter().collect();
@@ -168,9 +178,33 @@ fn future_output(output: &syn::ReturnType) -> Option<syn::Type> {
         None
     }
     match output {
-        syn::ReturnType::Type(_, ty) => find(ty.to_token_stream()),
+        syn::ReturnType::Type(_, ty) => {
+            find(ty.to_token_stream()).or_else(|| boxed_future_output(ty))
+        }
         syn::ReturnType::Default => None,
     }
+}
+
+/// `T` in futures' aliases `BoxFuture<'a, T>` and `LocalBoxFuture<'a, T>`, however reached.
+fn boxed_future_output(ty: &syn::Type) -> Option<syn::Type> {
+    let syn::Type::Path(path) = ty else {
+        return None;
+    };
+    let last = path.path.segments.last()?;
+    if last.ident != "BoxFuture" && last.ident != "LocalBoxFuture" {
+        return None;
+    }
+    let syn::PathArguments::AngleBracketed(arguments) = &last.arguments else {
+        return None;
+    };
+    arguments
+        .args
+        .iter()
+        .rev()
+        .find_map(|argument| match argument {
+            syn::GenericArgument::Type(output) => Some(output.clone()),
+            _ => None,
+        })
 }
 
 impl Parse for RetryFn {

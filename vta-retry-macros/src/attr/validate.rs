@@ -9,7 +9,7 @@ use syn::spanned::Spanned;
 use syn::{Attribute, Expr, ExprPath, FnArg, Path, ReceiverKind, ReturnType, Signature};
 
 use super::args::{Args, Attempts, JitterKind};
-use super::function::{Body, RetryFn};
+use super::function::{Body, RetryFn, ending_future};
 use crate::diagnostics::Errors;
 use crate::duration::BackoffText;
 use crate::duration::display_duration;
@@ -253,7 +253,7 @@ fn not_async(function: &RetryFn, body: TokenStream) -> syn::Error {
              put `#[vta_retry]` on the function the test calls",
         );
     }
-    if mentions(body, "block_on") {
+    if mentions(body.clone(), "block_on") {
         return syn::Error::new(
             sig.fn_token.span,
             "an attribute above `#[vta_retry]` (`#[tokio::main]`, say) has already made this `async fn` a plain `fn` \
@@ -261,6 +261,17 @@ fn not_async(function: &RetryFn, body: TokenStream) -> syn::Error {
         );
     }
     if let ReturnType::Type(_, ty) = &sig.output {
+        let block = proc_macro2::Group::new(proc_macro2::Delimiter::Brace, body);
+        let ends_in_a_future = syn::parse2::<syn::Block>(block.into_token_stream())
+            .is_ok_and(|mut block| ending_future(&mut block).is_some());
+        if ends_in_a_future {
+            return syn::Error::new_spanned(
+                ty,
+                "`#[vta_retry]` cannot see the `Output` of the future this type names; \
+                 write it out (`impl Future<Output = Result<…>> + Send`, or \
+                 `Pin<Box<dyn Future<Output = Result<…>> + Send + '_>>`), or make this an `async fn`",
+            );
+        }
         if mentions(ty.to_token_stream(), "Future") {
             return syn::Error::new(
                 sig.fn_token.span,
