@@ -12,9 +12,9 @@ use std::sync::atomic::{AtomicU32, Ordering};
 /// - every success adds `token_ratio`, never above `max_tokens`;
 /// - a retry is allowed only while the count is above `max_tokens / 2`.
 ///
-/// In a full outage each call's first failure takes a token until the count reaches half, and
-/// from then on calls make one attempt each: retries add at most `max_tokens / 2` requests to an
-/// outage, however long it lasts. When the service answers again, successes refill the budget
+/// In a full outage each failure takes a token until the count reaches half, and from then on
+/// calls make one attempt each: retries add fewer than `max_tokens / 2` requests to an outage (4
+/// for a budget of 10), however long it lasts. When the service answers again, successes refill the budget
 /// and retries resume. It is a `static`, built by a `const fn`, shared by every function that
 /// names it with `budget = PATH` (or [`Policy::with_budget`](crate::Policy::with_budget)), and
 /// lock-free: atomics only, no allocation.
