@@ -2,6 +2,7 @@
 //! the attribute: a `mut` argument that one attempt changes is back as passed for the next.
 
 use std::io;
+use std::pin::Pin;
 use std::sync::Mutex;
 
 use vta_retry_runtime::vta_retry;
@@ -179,6 +180,65 @@ async fn a_body_may_move_its_mut_argument() {
     let seen = Seen::new(3);
     assert_eq!(consume("alice".into(), &seen).await.unwrap(), "ALICE");
     assert_eq!(seen.values(), ["ALICE", "ALICE", "ALICE"]);
+}
+
+/// A connection driven through a pinned mutable reference, as a hand-written future's state is.
+#[derive(Default)]
+struct Conn {
+    sent: u32,
+}
+
+impl Conn {
+    #[vta_retry(attempts = 3, backoff = "0s")]
+    async fn send(mut self: Pin<&mut Self>, seen: &Seen<u32>) -> io::Result<u32> {
+        self.sent += 1;
+        seen.attempt(self.sent)
+    }
+
+    /// Consumes the pin on every attempt.
+    #[vta_retry(attempts = 3, backoff = "0s")]
+    async fn send_unpinned(self: Pin<&mut Self>, seen: &Seen<u32>) -> io::Result<u32> {
+        let conn = self.get_mut();
+        conn.sent += 10;
+        seen.attempt(conn.sent)
+    }
+
+    #[vta_retry(attempts = 3, backoff = "0s")]
+    async fn send_typed(mut self: &mut Self, seen: &Seen<u32>) -> io::Result<u32> {
+        self.sent += 100;
+        seen.attempt(self.sent)
+    }
+}
+
+fn add_one(counter: Pin<&mut u32>) -> u32 {
+    let counter = counter.get_mut();
+    *counter += 1;
+    *counter
+}
+
+#[vta_retry(attempts = 3, backoff = "0s")]
+async fn count(counter: Pin<&mut u32>, seen: &Seen<u32>) -> io::Result<u32> {
+    seen.attempt(add_one(counter))
+}
+
+#[tokio::test]
+async fn pinned_and_typed_mut_references_are_reborrowed_on_every_attempt() {
+    // What a mutable reference points at is the caller's: every attempt's change stays, as
+    // it would across calls. The reference itself is the attempt's to consume.
+    let mut conn = Conn::default();
+    let seen = Seen::new(3);
+    assert_eq!(Pin::new(&mut conn).send(&seen).await.unwrap(), 3);
+    assert_eq!(seen.values(), [1, 2, 3]);
+    let seen = Seen::new(3);
+    assert_eq!(Pin::new(&mut conn).send_unpinned(&seen).await.unwrap(), 33);
+    assert_eq!(seen.values(), [13, 23, 33]);
+    let seen = Seen::new(2);
+    assert_eq!(conn.send_typed(&seen).await.unwrap(), 233);
+    assert_eq!(seen.values(), [133, 233]);
+    let mut counter = 0;
+    let seen = Seen::new(3);
+    assert_eq!(count(Pin::new(&mut counter), &seen).await.unwrap(), 3);
+    assert_eq!(seen.values(), [1, 2, 3]);
 }
 
 struct Client;

@@ -17,6 +17,10 @@
 //! BODY
 //! ```
 //!
+//! A pinned mutable reference (`pin: Pin<&mut T>`, `self: Pin<&mut Self>`), `mut` or not, is
+//! reborrowed with `Pin::as_mut`, so that a body may consume it (`get_mut()`, passing it on) on
+//! every attempt; one that is not `mut` is first moved into a `mut` local before the loop.
+//!
 //! A `ref mut` binding in a pattern (`(ref mut list, n): (Vec<u8>, u8)`) changes the argument
 //! through a reference, so it is given a fresh copy to point at: `let list = &mut
 //! fresh_argument(&*list);`.
@@ -69,33 +73,64 @@ pub fn fresh_arguments(sig: &Signature, bindings: &Bindings, private: &TokenStre
     for input in &sig.inputs {
         match input {
             FnArg::Receiver(receiver) => {
+                let declared = match &receiver.kind {
+                    ReceiverKind::Reference(..) => continue,
+                    ReceiverKind::Typed(_, ty) => Some(&**ty),
+                    _ => None,
+                };
+                let self_token = receiver.self_token.to_token_stream();
+                let renamed = renamed_self();
+                if declared.is_some_and(is_pinned_mut) {
+                    // `self: Pin<&mut Self>`, `mut` or not; a `let` cannot bind `self`, so the
+                    // original is moved into a mutable local first when it is not `mut`.
+                    fresh.renames_self = true;
+                    let original = if receiver.mutability.is_some() {
+                        self_token
+                    } else {
+                        let pinned = Ident::new("__vta_pinned_self", Span::call_site());
+                        fresh.before_loop.extend(quote!(let mut #pinned = self;));
+                        pinned.to_token_stream()
+                    };
+                    fresh.reborrow(&renamed, &original, receiver.span(), Reborrow::Pinned);
+                    continue;
+                }
                 let Some(mutability) = receiver.mutability else {
                     continue;
                 };
-                if matches!(receiver.kind, ReceiverKind::Reference(..)) {
+                fresh.renames_self = true;
+                if declared.is_some_and(is_mut_reference) {
+                    // `mut self: &mut Self`.
+                    fresh.reborrow(&renamed, &self_token, receiver.span(), Reborrow::Reference);
                     continue;
                 }
                 let span = mutability
                     .span
                     .join(receiver.self_token.span)
                     .unwrap_or(mutability.span);
-                fresh.renames_self = true;
-                let original = receiver.self_token.to_token_stream();
-                fresh.rebind(&renamed_self(), &original, span, private);
+                fresh.rebind(&renamed, &self_token, span, private);
             }
             FnArg::Typed(typed) => match &*typed.pat {
                 // `mut buf: &mut T`: a reborrow, so that reassigning it changes only this attempt's.
                 Pat::Ident(binding)
                     if binding.mutability.is_some()
                         && binding.by_ref.is_none()
-                        && matches!(&*typed.ty, Type::Reference(r) if r.mutability.is_some()) =>
+                        && is_mut_reference(&typed.ty) =>
                 {
+                    let name = binding.ident.to_token_stream();
+                    fresh.reborrow(&binding.ident, &name, typed.span(), Reborrow::Reference);
+                }
+                // `pin: Pin<&mut T>`, `mut` or not: reborrowed with `Pin::as_mut`, so that a
+                // body may consume it (`get_mut()`, passing it on) on every attempt.
+                Pat::Ident(binding) if binding.by_ref.is_none() && is_pinned_mut(&typed.ty) => {
                     let name = &binding.ident;
-                    fresh.per_attempt.extend(quote_spanned! {typed.span()=>
-                        #[allow(unused_mut)]
-                        let mut #name = &mut *#name;
-                    });
-                    fresh.before_loop.extend(quote!(let _ = &mut #name;));
+                    if binding.mutability.is_none() {
+                        fresh.before_loop.extend(quote_spanned! {typed.span()=>
+                            #[allow(unused_mut)]
+                            let mut #name = #name;
+                        });
+                    }
+                    let original = name.to_token_stream();
+                    fresh.reborrow(name, &original, typed.span(), Reborrow::Pinned);
                 }
                 pattern => {
                     for (name, binding) in mut_bindings(pattern) {
@@ -120,6 +155,21 @@ impl Fresh {
         self.before_loop.extend(quote!(let _ = &mut #original;));
     }
 
+    /// `let mut name = &mut *original;` (or `Pin::as_mut(&mut original)`): the attempt's own
+    /// reborrow of a mutable reference, so that reassigning or consuming it changes nothing the
+    /// next attempt sees.
+    fn reborrow(&mut self, name: &Ident, original: &TokenStream, span: Span, kind: Reborrow) {
+        let reborrowed = match kind {
+            Reborrow::Reference => quote_spanned!(span=> &mut *#original),
+            Reborrow::Pinned => quote_spanned!(span=> ::core::pin::Pin::as_mut(&mut #original)),
+        };
+        self.per_attempt.extend(quote_spanned! {span=>
+            #[allow(unused_mut)]
+            let mut #name = #reborrowed;
+        });
+        self.before_loop.extend(quote!(let _ = &mut #original;));
+    }
+
     /// Rebinds one binding a pattern makes: `mut name` as [`Fresh::rebind`] does, `ref mut name`
     /// to a fresh copy of what it points at.
     fn rebind_binding(&mut self, name: &Ident, binding: MutBinding, private: &TokenStream) {
@@ -133,6 +183,36 @@ impl Fresh {
             }
         }
     }
+}
+
+/// How an argument that is a mutable reference is reborrowed.
+#[derive(Debug, Clone, Copy)]
+enum Reborrow {
+    /// `&mut T`, by `&mut *`.
+    Reference,
+    /// `Pin<&mut T>`, by `Pin::as_mut`.
+    Pinned,
+}
+
+/// Whether the type is `&mut T`.
+fn is_mut_reference(ty: &Type) -> bool {
+    matches!(ty, Type::Reference(reference) if reference.mutability.is_some())
+}
+
+/// Whether the type is `Pin<&mut T>`, however `Pin` is reached.
+fn is_pinned_mut(ty: &Type) -> bool {
+    let Type::Path(path) = ty else {
+        return false;
+    };
+    let Some(last) = path.path.segments.last() else {
+        return false;
+    };
+    let syn::PathArguments::AngleBracketed(arguments) = &last.arguments else {
+        return false;
+    };
+    last.ident == "Pin"
+        && arguments.args.len() == 1
+        && matches!(arguments.args.first(), Some(syn::GenericArgument::Type(pointer)) if is_mut_reference(pointer))
 }
 
 /// A binding through which the body can change an argument, with its span.
@@ -287,6 +367,40 @@ mod tests {
         );
         assert!(!text.contains("let mut b ="), "{text}");
         assert!(!text.contains("let mut c ="), "{text}");
+    }
+
+    #[test]
+    fn pinned_mutable_references_are_reborrowed_with_as_mut() {
+        let text = rebound(quote!(async fn f(pin: Pin<&mut u8>, mut other: std::pin::Pin<&mut T>)));
+        assert!(
+            text.contains("let mut pin = :: core :: pin :: Pin :: as_mut (& mut pin)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("let mut other = :: core :: pin :: Pin :: as_mut (& mut other)"),
+            "{text}"
+        );
+        let sig: Signature = syn::parse_quote!(async fn f(self: Pin<&mut Self>));
+        let fresh = fresh_arguments(&sig, &Bindings::Signature, &quote!(rt));
+        assert!(fresh.renames_self);
+        assert!(
+            fresh
+                .before_loop
+                .to_string()
+                .starts_with("let mut __vta_pinned_self = self ;"),
+            "{}",
+            fresh.before_loop
+        );
+        assert!(
+            fresh.per_attempt.to_string().contains(
+                "let mut __vta_self = :: core :: pin :: Pin :: as_mut (& mut __vta_pinned_self)"
+            ),
+            "{}",
+            fresh.per_attempt
+        );
+        // A pinned box is owned: a `mut` one is cloned, as any owned argument is.
+        let text = rebound(quote!(async fn f(mut boxed: Pin<Box<u8>>)));
+        assert!(text.contains("fresh_argument (& boxed)"), "{text}");
     }
 
     #[test]
