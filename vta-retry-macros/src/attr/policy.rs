@@ -5,13 +5,14 @@
 //! ```text
 //! // Input:   #[vta_retry(policy = VTA_CALLS, attempts = 5, timeout = "1s", budget = BUDGET)]
 //! // Output:  static __VTA_BUDGET: &RetryBudget = &BUDGET;            // items, once
-//! //          const __VTA_POLICY: &Policy = &{ let base: Policy = VTA_CALLS; base }
-//! //              .with_attempts(5).with_timeout(1s)
-//! //              .with_named_budget(__VTA_BUDGET, "BUDGET");
+//! //          const __VTA_SETTINGS: Policy = { let base: Policy = VTA_CALLS; base }
+//! //              .with_timeout(1s);
+//! //          const __VTA_POLICY: &Policy = &__VTA_SETTINGS
+//! //              .with_attempts(5).with_named_budget(__VTA_BUDGET, "BUDGET");
 //! //          __VTA_POLICY                                           // at each use
 //! //          // or, where an item cannot name a path (`Self::POLICY`), at each use:
 //! //          &const { … }
-//! //          Call<<ClockIf<{ clock_needed(VTA_CALLS.needs_start_time() || true, false) }>
+//! //          Call<<ClockIf<{ clock_needed(__VTA_SETTINGS.needs_start_time(), false) }>
 //! //               as ClockFor>::Clock>                              // NoClock or Started
 //! ```
 
@@ -34,7 +35,7 @@ pub(super) struct PolicyTokens {
     /// The policy's value as an expression, a `&'static Policy`: the item `__VTA_POLICY`, or
     /// `&const { … }` where an item cannot name it.
     pub value: TokenStream,
-    /// The policy's bounds alone (its timeout and deadline), as a `&'static Policy` a const
+    /// The policy's bounds alone (its timeout and deadline), as a `Policy` item (or a `&'static Policy`) a const
     /// argument can read: for the questions asked at compile time, whether it has a timeout and
     /// whether it needs a clock. (A budget's `static` a const argument cannot read, and an
     /// `attempts = CONST` that fails its check would be reported again.)
@@ -52,14 +53,6 @@ pub(super) fn policy_tokens(
     config: &Config,
     private: &TokenStream,
 ) -> PolicyTokens {
-    // A named policy goes through a typed `let`, so that a path to anything but a `Policy` is a
-    // type mismatch at the path.
-    let base = if let Some(path) = &config.policy {
-        let policy_type = respan(quote!(#private::Policy), path.span());
-        quote_spanned! {path.span()=> { let base: #policy_type = #path; base } }
-    } else {
-        quote!(#private::Policy::DEFAULT)
-    };
     let mut overrides = Vec::new();
     let mut items = TokenStream::new();
     // Whether every path the policy names can be named from an item, and from a const
@@ -105,20 +98,7 @@ pub(super) fn policy_tokens(
         };
         overrides.push(quote!(.with_jitter(#private::Jitter::#jitter)));
     }
-    let mut bounds = Vec::new();
-    for (setter, value) in [
-        ("with_timeout", config.timeout),
-        ("with_max_elapsed", config.max_elapsed),
-        ("with_max_hint", config.max_hint),
-    ] {
-        if let Some(value) = value {
-            let setter = Ident::new(setter, Span::call_site());
-            let value = duration_tokens(value);
-            bounds.push(quote!(.#setter(#value)));
-        }
-    }
-    overrides.extend(bounds.iter().cloned());
-    let settings = quote!((&const { #base #(#bounds)* }));
+    let (base, settings) = base_and_settings(sig, config, private, &mut items);
     // By reference to the `static`, through a `static` of the expansion's own: a `const` (a new
     // budget at every use, which would never throttle) is an error that suggests a `static`, and
     // a path to anything else is a type mismatch at the path. Where an item cannot name it
@@ -160,6 +140,51 @@ pub(super) fn policy_tokens(
         value,
         settings,
         clock,
+    }
+}
+
+/// The policy before the keys that only the runtime reads: the named policy (or the default)
+/// with the attribute's timeout, deadline and longest hint, and the same as the `settings` a
+/// const argument reads. Where the named policy is written in an item, both are that item.
+fn base_and_settings(
+    sig: &Signature,
+    config: &Config,
+    private: &TokenStream,
+    items: &mut TokenStream,
+) -> (TokenStream, TokenStream) {
+    // A named policy goes through a typed `let`, so that a path to anything but a `Policy` is a
+    // type mismatch at the path.
+    let base = if let Some(path) = &config.policy {
+        let policy_type = respan(quote!(#private::Policy), path.span());
+        quote_spanned! {path.span()=> { let base: #policy_type = #path; base } }
+    } else {
+        quote!(#private::Policy::DEFAULT)
+    };
+    let mut bounds = Vec::new();
+    for (setter, value) in [
+        ("with_timeout", config.timeout),
+        ("with_max_elapsed", config.max_elapsed),
+        ("with_max_hint", config.max_hint),
+    ] {
+        if let Some(value) = value {
+            let setter = Ident::new(setter, Span::call_site());
+            let value = duration_tokens(value);
+            bounds.push(quote!(.#setter(#value)));
+        }
+    }
+    // The named policy's path is written once, in an item where an item can name it, so that a
+    // path that does not resolve is reported once, and not again inside a const argument.
+    match &config.policy {
+        Some(path) if names_no_generics(path, sig) => {
+            let item = generated("__VTA_SETTINGS");
+            let policy_type = quote!(#private::Policy);
+            items.extend(quote!(const #item: #policy_type = #base #(#bounds)*;));
+            (quote!(#item), quote!(#item))
+        }
+        _ => {
+            let settings = quote!((&const { #base #(#bounds)* }));
+            (quote!(#base #(#bounds)*), settings)
+        }
     }
 }
 

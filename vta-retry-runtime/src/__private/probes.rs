@@ -172,35 +172,37 @@ impl<E, P> SignatureProbe<E, P> {
 /// A function as written, for the coercion that checks it.
 pub struct AsWritten<P>(P);
 
-/// A `retry_if` function that takes the error by value.
-pub struct RetryIfTakesErrorByValue;
+/// A `retry_if` function that takes the error by value. Generic over the function's type, so
+/// that a path that does not resolve (a typo) is reported once, as rustc reports it, and not
+/// again as this mistake: an unresolved path's type is an error, and so is any bound on it.
+pub struct RetryIfTakesErrorByValue<P>(PhantomData<P>);
 
-/// An `on_retry` function that takes the error by value.
-pub struct OnRetryTakesErrorByValue;
+/// An `on_retry` function that takes the error by value. Generic for the same reason.
+pub struct OnRetryTakesErrorByValue<P>(PhantomData<P>);
 
 /// The probe's answer for a `retry_if` function of the error by value.
 pub trait RetryIfByValue<P> {
     /// The mistake, named.
-    fn retry_if(&self, function: P) -> RetryIfTakesErrorByValue;
+    fn retry_if(&self, function: P) -> RetryIfTakesErrorByValue<P>;
 }
 
 impl<E, P: Fn(E) -> bool> RetryIfByValue<P> for &SignatureProbe<E, P> {
     #[inline]
-    fn retry_if(&self, _: P) -> RetryIfTakesErrorByValue {
-        RetryIfTakesErrorByValue
+    fn retry_if(&self, _: P) -> RetryIfTakesErrorByValue<P> {
+        RetryIfTakesErrorByValue(PhantomData)
     }
 }
 
 /// The probe's answer for an `on_retry` function of the error by value.
 pub trait OnRetryByValue<P> {
     /// The mistake, named.
-    fn on_retry(&self, function: P) -> OnRetryTakesErrorByValue;
+    fn on_retry(&self, function: P) -> OnRetryTakesErrorByValue<P>;
 }
 
 impl<E, P: for<'a> Fn(E, &RetryEvent<'a>)> OnRetryByValue<P> for &SignatureProbe<E, P> {
     #[inline]
-    fn on_retry(&self, _: P) -> OnRetryTakesErrorByValue {
-        OnRetryTakesErrorByValue
+    fn on_retry(&self, _: P) -> OnRetryTakesErrorByValue<P> {
+        OnRetryTakesErrorByValue(PhantomData)
     }
 }
 
