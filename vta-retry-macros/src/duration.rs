@@ -37,6 +37,13 @@ pub enum DurationError {
         /// The part read as a unit.
         unit: String,
     },
+    /// Several durations run together, such as `1m30s`.
+    Compound {
+        /// The whole text given.
+        text: String,
+        /// The same length in one unit, such as `90s`.
+        single: String,
+    },
     /// A space between the number and its unit, such as `500 ms`.
     SpaceBeforeUnit {
         /// The whole text given.
@@ -71,6 +78,12 @@ impl fmt::Display for DurationError {
                     "unknown unit `{unit}` in `{text}`: expected one of {UNIT_LIST}"
                 )
             }
+            Self::Compound { text, single } => {
+                write!(
+                    f,
+                    "`{text}` runs several durations together: write it in one unit, `{single}`"
+                )
+            }
             Self::SpaceBeforeUnit { text, joined } => {
                 write!(f, "`{text}` has a space before its unit: write `{joined}`")
             }
@@ -85,6 +98,25 @@ impl fmt::Display for DurationError {
             }
         }
     }
+}
+
+/// `1m30s` (two or more durations, each valid alone) written in the largest unit that holds it
+/// whole: `90s`.
+fn compound_in_one_unit(text: &str) -> Option<String> {
+    let mut nanos: u128 = 0;
+    let mut parts = 0;
+    let mut rest = text;
+    while !rest.is_empty() {
+        let number_end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
+        let unit_end = rest[number_end..]
+            .find(|c: char| !c.is_ascii_alphabetic())
+            .map_or(rest.len(), |end| number_end + end);
+        nanos = nanos.checked_add(parse_duration(&rest[..unit_end]).ok()?.as_nanos())?;
+        parts += 1;
+        rest = &rest[unit_end..];
+    }
+    let &(name, unit) = UNITS.iter().rev().find(|(_, unit)| nanos % unit == 0)?;
+    (parts > 1 && duration_from_nanos(nanos).is_some()).then(|| format!("{}{name}", nanos / unit))
 }
 
 /// Parses one duration: digits, an optional fraction, then a unit (`500ms`, `1.5s`, `2m`).
@@ -119,6 +151,14 @@ pub fn parse_duration(text: &str) -> Result<Duration, DurationError> {
         });
     }
     let Some(&(_, unit_nanos)) = UNITS.iter().find(|(name, _)| *name == unit) else {
+        // Only a unit with digits in it can hide another duration; each part has none.
+        let more_parts = unit.contains(|c: char| c.is_ascii_digit());
+        if let Some(single) = more_parts.then(|| compound_in_one_unit(trimmed)).flatten() {
+            return Err(DurationError::Compound {
+                text: trimmed.to_owned(),
+                single,
+            });
+        }
         return Err(DurationError::UnknownUnit {
             text: trimmed.to_owned(),
             unit: unit.to_owned(),
@@ -342,6 +382,22 @@ mod tests {
                 unit: "sec".into()
             })
         );
+        let compound = |text: &str| match parse_duration(text) {
+            Err(DurationError::Compound { single, .. }) => Some(single),
+            _ => None,
+        };
+        assert_eq!(compound("1m30s").as_deref(), Some("90s"));
+        assert_eq!(compound("1h30m").as_deref(), Some("90m"));
+        assert_eq!(compound("2m60s").as_deref(), Some("3m"));
+        assert_eq!(compound("1s500ms").as_deref(), Some("1500ms"));
+        assert_eq!(compound("1.5s250ms").as_deref(), Some("1750ms"));
+        assert_eq!(
+            parse_duration("1m30s").unwrap_err().to_string(),
+            "`1m30s` runs several durations together: write it in one unit, `90s`"
+        );
+        // Not every part a duration: an unknown unit, as before.
+        assert!(compound("1m30x").is_none());
+        assert!(compound("1m30").is_none());
         assert!(matches!(
             parse_duration("0.5ns"),
             Err(DurationError::SubNanosecond(_))

@@ -338,7 +338,7 @@ fn parse_attempts(input: ParseStream) -> syn::Result<Attempts> {
         || input.peek(syn::Token![<]);
     if path_start {
         let path: ExprPath = input.parse()?;
-        expect_end(input, "attempts")?;
+        expect_operand_end(input)?;
         return Ok(Attempts::Const(path));
     }
     let attempts = match next_value(input)? {
@@ -351,8 +351,23 @@ fn parse_attempts(input: ParseStream) -> syn::Result<Attempts> {
         Ok(other) => return Err(syn::Error::new(other.span(), expected)),
         Err(other) => return Err(syn::Error::new(other.span(), expected)),
     };
-    expect_end(input, "attempts")?;
+    expect_operand_end(input)?;
     Ok(attempts)
+}
+
+/// [`expect_end`] for `attempts`, whose value is an operand when an expression follows it
+/// (`attempts = RETRIES + 1`): the grammar has no room for one, and says how to write it.
+fn expect_operand_end(input: ParseStream) -> syn::Result<()> {
+    if let Some((TokenTree::Punct(operator), _)) = input.cursor().token_tree() {
+        if "+-*/%<>&|^.".contains(operator.as_char()) {
+            return Err(syn::Error::new(
+                operator.span(),
+                "`attempts` takes an integer or the path of a `const`, not an expression: name it \
+                 (`const ATTEMPTS: u32 = …;`) and write `attempts = ATTEMPTS`",
+            ));
+        }
+    }
+    expect_end(input, "attempts")
 }
 
 fn parse_backoff(input: ParseStream) -> syn::Result<(BackoffText, Span)> {
