@@ -63,7 +63,7 @@ use std::time::Duration;
 #[diagnostic::on_unimplemented(
     message = "`{Self}` does not say which of its errors are transient",
     label = "cannot tell whether to retry this error",
-    note = "add `#[derive(vta_retry_runtime::Retryable)]` to `{Self}` (or implement `Retryable` by hand); for a type you do not own, pass `retry_if = path::to::fn` to `#[vta_retry]`"
+    note = "if `{Self}` is your type, add `#[derive(vta_retry_runtime::Retryable)]` to it (or implement `Retryable` by hand); if it is not, classify its errors per call: `retry_if = path::to::fn` on `#[vta_retry]`, `.retry_if(..)` in the function form"
 )]
 pub trait Retryable {
     /// Whether another attempt could succeed where this one failed.
