@@ -107,7 +107,11 @@ pub fn fresh_arguments(sig: &Signature, bindings: &Bindings, private: &TokenStre
                     .span
                     .join(receiver.self_token.span)
                     .unwrap_or(mutability.span);
-                fresh.rebind(&renamed, &self_token, span, private);
+                let spans = Spans {
+                    whole: span,
+                    mut_token: mutability.span,
+                };
+                fresh.rebind(&renamed, &self_token, spans, private);
             }
             FnArg::Typed(typed) => match &*typed.pat {
                 // `mut buf: &mut T`: a reborrow, so that reassigning it changes only this attempt's.
@@ -146,11 +150,18 @@ pub fn fresh_arguments(sig: &Signature, bindings: &Bindings, private: &TokenStre
 impl Fresh {
     /// `let mut name = fresh_argument(&original);`, spanned at the argument so that a missing
     /// `Clone` is reported there.
-    fn rebind(&mut self, name: &Ident, original: &TokenStream, span: Span, private: &TokenStream) {
+    ///
+    /// The `mut` is the user's own token, so that a `mut` the body does not need is reported
+    /// there, as it would be without the attribute; dropping it saves a clone per attempt.
+    fn rebind(&mut self, name: &Ident, original: &TokenStream, span: Spans, private: &TokenStream) {
+        let Spans {
+            whole: span,
+            mut_token,
+        } = span;
         let private = respan(private.clone(), span);
+        let mut_token = syn::Token![mut](mut_token);
         self.per_attempt.extend(quote_spanned! {span=>
-            #[allow(unused_mut)]
-            let mut #name = #private::fresh_argument(&#original);
+            let #mut_token #name = #private::fresh_argument(&#original);
         });
         self.before_loop.extend(quote!(let _ = &mut #original;));
     }
@@ -174,7 +185,9 @@ impl Fresh {
     /// to a fresh copy of what it points at.
     fn rebind_binding(&mut self, name: &Ident, binding: MutBinding, private: &TokenStream) {
         match binding {
-            MutBinding::ByValue(span) => self.rebind(name, &name.to_token_stream(), span, private),
+            MutBinding::ByValue(spans) => {
+                self.rebind(name, &name.to_token_stream(), spans, private);
+            }
             MutBinding::ByRefMut(span) => {
                 let private = respan(private.clone(), span);
                 self.per_attempt.extend(quote_spanned! {span=>
@@ -183,6 +196,13 @@ impl Fresh {
             }
         }
     }
+}
+
+/// Where a `mut` binding is written: the whole of it (`mut url`), and its `mut`.
+#[derive(Debug, Clone, Copy)]
+pub struct Spans {
+    whole: Span,
+    mut_token: Span,
 }
 
 /// How an argument that is a mutable reference is reborrowed.
@@ -219,7 +239,7 @@ fn is_pinned_mut(ty: &Type) -> bool {
 #[derive(Debug, Clone, Copy)]
 pub enum MutBinding {
     /// `mut name`: the argument's own value.
-    ByValue(Span),
+    ByValue(Spans),
     /// `ref mut name`: a reference into the argument.
     ByRefMut(Span),
 }
@@ -255,7 +275,10 @@ fn mut_bindings(pattern: &Pat) -> Vec<(Ident, MutBinding)> {
                         if binding.by_ref.is_some() {
                             MutBinding::ByRefMut(span)
                         } else {
-                            MutBinding::ByValue(span)
+                            MutBinding::ByValue(Spans {
+                                whole: span,
+                                mut_token: mutability.span,
+                            })
                         },
                     ));
                 }
