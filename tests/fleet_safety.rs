@@ -2,9 +2,12 @@
 //! budgets shared by every call that names them.
 
 use std::collections::HashSet;
+use std::future::{Future, poll_fn};
 use std::io;
+use std::pin::{Pin, pin};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::task::Poll;
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -205,6 +208,53 @@ async fn the_outer_call_retries_what_the_inner_one_returned() {
         "the second attempt of the outer call succeeded"
     );
     assert_eq!(requests().len(), 2);
+}
+
+/// Each attempt suspends, then reads its context; the first fails.
+#[vta_retry(attempts = 3, backoff = "100ms")]
+async fn suspends_then_fails_once(
+    calls: &AtomicU32,
+    seen: &Mutex<Vec<CallContext>>,
+) -> io::Result<IdempotencyKey> {
+    tokio::task::yield_now().await;
+    let context = context().expect("inside an attempt");
+    seen.lock().unwrap().push(context);
+    if calls.fetch_add(1, Ordering::SeqCst) == 0 {
+        return Err(reset());
+    }
+    Ok(context.idempotency_key())
+}
+
+/// Another call, whose one attempt finishes a future started elsewhere.
+#[vta_retry(attempts = 3, backoff = "100ms")]
+async fn finishes<F: Future<Output = io::Result<IdempotencyKey>>>(
+    mut started: Pin<&mut F>,
+) -> io::Result<io::Result<IdempotencyKey>> {
+    Ok(started.as_mut().await)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_call_started_outside_any_other_stays_its_own_owner_when_finished_inside_one() {
+    let calls = AtomicU32::new(0);
+    let seen = Mutex::new(Vec::new());
+    let mut started = pin!(suspends_then_fails_once(&calls, &seen));
+    // Its first poll, outside any other call's attempt, starts it: it owns retry.
+    let first = poll_fn(|cx| Poll::Ready(started.as_mut().poll(cx))).await;
+    assert!(first.is_pending());
+    // Resumed inside another call's attempt, it still runs under its own context, and retries
+    // its own failure rather than leave it to the other call.
+    let key = finishes(started).await.unwrap().expect("retried by itself");
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+    let seen = seen.lock().unwrap();
+    let seen: Vec<_> = seen
+        .iter()
+        .map(|c| (c.attempt(), c.idempotency_key()))
+        .collect();
+    assert_eq!(
+        seen,
+        [(1, key), (2, key)],
+        "its own context on both attempts"
+    );
 }
 
 // ---- retry budgets ----

@@ -228,15 +228,17 @@ fn take_block(counter: &AtomicU64) -> u64 {
     start
 }
 
-/// Where a call stands with respect to the context, in one word, decided when its first attempt
-/// publishes its context, in the poll that starts the call: [`Ownership::NESTED`] when that is
-/// inside another call's attempt, [`Ownership::OWNER`] for a call that owns retry and whose
-/// context nobody has read yet, else the serial number of a call that owns retry.
+/// Where a call stands with respect to the context, in one word: [`Ownership::NESTED`] when the
+/// poll that started it ran inside another call's attempt, [`Ownership::OWNER`] for a call that
+/// owns retry and whose context nobody has read yet, else the serial number of a call that owns
+/// retry. [`Ownership::UNDECIDED`] until its first attempt withdraws its context, and for a call
+/// that owns retry until that attempt suspends or fails.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Ownership(u64);
 
 impl Ownership {
-    /// Not decided yet: a call that has not published its first attempt's context.
+    /// Not decided yet: the call's first attempt, which has not suspended or failed, and was not
+    /// found nested.
     pub(crate) const UNDECIDED: Self = Self(0);
     /// Owns retry; no serial number drawn yet. (Serial numbers start at 2.)
     pub(crate) const OWNER: Self = Self(1);
@@ -244,24 +246,45 @@ impl Ownership {
     /// the outer call's context. (No serial number is `u64::MAX`: see [`take_block`].)
     pub(crate) const NESTED: Self = Self(u64::MAX);
 
+    /// The ownership of a call whose first attempt suspends or fails, or has ended: a call not
+    /// found nested by then owns retry.
+    #[inline]
+    pub(crate) const fn decided(self) -> Self {
+        if self.0 == Self::UNDECIDED.0 {
+            Self::OWNER
+        } else {
+            self
+        }
+    }
+
     /// The serial number to publish: 0 while none is drawn.
     const fn serial(self) -> u64 {
-        if self.0 <= Self::OWNER.0 { 0 } else { self.0 }
+        if self.0 <= Self::OWNER.0 || self.0 == Self::NESTED.0 {
+            0
+        } else {
+            self.0
+        }
     }
 }
 
 /// A call's context, published on this thread by [`Published::enter`] until [`Published::leave`]
 /// restores what was there before, or until dropped (by a panic), which does too: around one poll
-/// of an attempt. On the success path, a load and a store of one thread-local word each way; the
-/// serial number, the only thing that costs more, is drawn only if the context is read. It holds
-/// no reference to the call, so that the call's state can stay in registers around it, and it is
-/// not an `Option` for a nested call, which publishes nothing: that would be one more branch on
-/// every call.
+/// of an attempt.
+///
+/// The hot path is the first attempt of a call with nothing published around it, in the poll
+/// that starts it: a load, a comparison and a store of one thread-local word to enter, and the
+/// same to leave, nothing else. That the call owns retry is written only once its first attempt
+/// suspends or fails ([`Ownership::decided`]), so that a call that succeeds at once never writes
+/// it; a serial number, the only thing that costs more, is drawn only if the context is read. It
+/// holds no reference to the call, so that the call's state can stay in registers around it.
 #[must_use = "the context stays published until `leave`"]
 pub(crate) struct Published {
     /// The word published before, restored on leaving: 0 but for a call polled inside another's
     /// attempt (nested, or started outside one).
     previous: u64,
+    /// The word this call left published, if it entered by the hot path; [`ENTERED_OTHERWISE`]
+    /// otherwise, which sends its leave to [`Published::leave_otherwise`].
+    published: u64,
     /// The serial number `SERIAL` held for `previous`, when it held one; [`NESTED_CALL`] for a
     /// nested call, which published nothing.
     previous_serial: u64,
@@ -270,39 +293,65 @@ pub(crate) struct Published {
 /// [`Published::previous_serial`] of a nested call. No serial number is `u64::MAX`.
 const NESTED_CALL: u64 = u64::MAX;
 
+/// [`Published::published`] of a call that entered by [`Published::enter_otherwise`]: a word no
+/// attempt ever publishes, attempt 0 of 1.
+const ENTERED_OTHERWISE: u64 = pack(0, 1);
+
 impl Published {
-    /// Publishes the context of the call whose ownership is `ownership`, deciding it on the
-    /// call's first attempt ([`Ownership::UNDECIDED`]): nested if another call's attempt is
-    /// being polled. A nested call publishes nothing, and runs under the outer call's context.
+    /// Publishes the context of attempt `attempt` of the call whose ownership is `ownership`,
+    /// for an attempt run in place, which is entered once. A call whose first attempt starts
+    /// inside another call's attempt is nested: it publishes nothing, and runs under the outer
+    /// call's context.
     #[inline]
-    pub(crate) fn enter(ownership: &mut Ownership, attempt: u32, max_attempts: u32) -> Self {
-        // The hot path, one comparison: a call that owns retry (or is about to, on its first
-        // attempt), whose context nobody has read, with nothing published around it. A published
-        // word is never 0 or 1: it holds the attempts in all above bit 32.
+    pub(crate) fn enter(ownership: Ownership, attempt: u32, max_attempts: u32) -> Self {
         let previous = CURRENT.with(Cell::get);
-        if ownership.0 | previous <= Ownership::OWNER.0 {
-            *ownership = Ownership::OWNER;
-            CURRENT.with(|current| current.set(pack(attempt, max_attempts)));
-            return Self {
-                previous: 0,
-                previous_serial: 0,
-            };
+        // The hot path, one comparison: the call's first attempt (so attempt 1, which makes the
+        // word a constant), with nothing published around it.
+        if ownership.0 | previous != 0 {
+            return Self::enter_otherwise(ownership, pack(attempt, max_attempts), previous);
         }
-        if *ownership == Ownership::UNDECIDED {
-            // Starts inside another call's attempt, whose call owns retry.
-            *ownership = Ownership::NESTED;
-        }
-        Self::enter_otherwise(*ownership, pack(attempt, max_attempts), previous)
+        debug_assert_eq!(attempt, 1);
+        Self::publish(pack(1, max_attempts))
     }
 
-    /// [`Published::enter`] for a nested call, a call with a serial number, or one polled inside
-    /// another call's attempt after it started outside one.
+    /// As [`Published::enter`], for each poll of an attempt's future: an attempt resumed, or a
+    /// later one, of a call that owns retry takes the hot path too, publishing its own word.
+    #[inline]
+    pub(crate) fn enter_poll(ownership: Ownership, attempt: u32, max_attempts: u32) -> Self {
+        let previous = CURRENT.with(Cell::get);
+        match ownership.0 | previous {
+            0 => {
+                debug_assert_eq!(attempt, 1);
+                Self::publish(pack(1, max_attempts))
+            }
+            // A published word is never 1: it holds the attempts in all above bit 32.
+            1 => Self::publish(pack(attempt, max_attempts)),
+            _ => Self::enter_otherwise(ownership, pack(attempt, max_attempts), previous),
+        }
+    }
+
+    /// Publishes `word` with nothing published around it, and no serial number.
+    #[inline]
+    fn publish(word: u64) -> Self {
+        CURRENT.with(|current| current.set(word));
+        Self {
+            previous: 0,
+            published: word,
+            previous_serial: 0,
+        }
+    }
+
+    /// [`Published::enter`] for a call polled inside another call's attempt (nested, if this
+    /// is the poll that starts it), a call with a serial number, or any attempt after the first.
     #[cold]
     #[inline(never)]
     fn enter_otherwise(ownership: Ownership, mut word: u64, previous: u64) -> Self {
-        if ownership == Ownership::NESTED {
+        let nested =
+            ownership == Ownership::NESTED || (ownership == Ownership::UNDECIDED && previous != 0);
+        if nested {
             return Self {
                 previous,
+                published: ENTERED_OTHERWISE,
                 previous_serial: NESTED_CALL,
             };
         }
@@ -319,29 +368,35 @@ impl Published {
         CURRENT.with(|current| current.set(word));
         Self {
             previous,
+            published: ENTERED_OTHERWISE,
             previous_serial,
         }
     }
 
-    /// Restores what was published before; a serial number drawn by a read of the context
-    /// meanwhile is the call's from now on.
+    /// Restores what was published before, and gives the call's ownership from now on: nested if
+    /// it entered as a nested call, with a serial number if a read of the context drew one
+    /// meanwhile. A call that owns retry stays [`Ownership::UNDECIDED`] until its first attempt
+    /// suspends or fails ([`Ownership::decided`]), so that the hot path writes nothing.
     #[inline]
-    pub(crate) fn leave(self, ownership: &mut Ownership) {
+    pub(crate) fn leave(self, ownership: Ownership) -> Ownership {
         let Self {
             previous,
+            published,
             previous_serial,
         } = self;
         std::mem::forget(self);
-        let word = CURRENT.with(|current| current.replace(previous));
-        // For a nested call, `word` is `previous` unless its code read the context.
-        if (word | previous) & SERIAL_PUBLISHED != 0 {
-            // By value, so that the caller's state need not live in memory for the cold path.
-            *ownership = Self::leave_otherwise(previous, previous_serial, word, *ownership);
+        let word = CURRENT.with(Cell::get);
+        if word != published {
+            return Self::leave_otherwise(previous, previous_serial, word, ownership);
         }
+        // Only a call that entered by the hot path finds its own word, and nothing was published
+        // before it.
+        CURRENT.with(|current| current.set(0));
+        ownership
     }
 
-    /// [`Published::leave`] when a serial number was published, on either side: the call's
-    /// ownership from now on.
+    /// [`Published::leave`] when the call entered by [`Published::enter_otherwise`], or when its
+    /// code (or a nested call's) drew a serial number: the call's ownership from now on.
     #[cold]
     #[inline(never)]
     fn leave_otherwise(
@@ -354,8 +409,10 @@ impl Published {
             // What the nested call's code left is the outer call's, a serial number it drew
             // for it included.
             CURRENT.with(|current| current.set(word));
-            return ownership;
+            return Ownership::NESTED;
         }
+        CURRENT.with(|current| current.set(previous));
+        let ownership = ownership.decided();
         let ownership = if word & SERIAL_PUBLISHED != 0 && ownership == Ownership::OWNER {
             Ownership(SERIAL.with(Cell::get))
         } else {
@@ -459,43 +516,74 @@ mod tests {
     #[test]
     fn a_call_polled_under_another_is_nested_and_publishes_nothing() {
         assert_eq!(context(), None);
-        let mut outer = Ownership::UNDECIDED;
-        let key = {
-            let published = Published::enter(&mut outer, 2, 3);
-            assert_eq!(outer, Ownership::OWNER);
-            assert_eq!(context().map(|c| c.attempt()), Some(2));
-            let mut inner = Ownership::UNDECIDED;
-            let nested = Published::enter(&mut inner, 1, 5);
-            assert_eq!(inner, Ownership::NESTED);
-            // The nested call's code is the first to read the context: the serial number it
-            // draws is the outer call's.
-            let seen = context().expect("the outer call's context");
-            assert_eq!(seen.max_attempts(), 3, "still the outer call's");
-            nested.leave(&mut inner);
-            assert_eq!(inner, Ownership::NESTED);
-            let key = context().map(|c| c.idempotency_key());
-            assert_eq!(key, Some(seen.idempotency_key()), "the outer call's key");
-            // A nested attempt that panics leaves the outer call's context as it was.
-            drop(Published::enter(&mut inner, 1, 5));
-            assert_eq!(context().map(|c| c.idempotency_key()), key);
-            published.leave(&mut outer);
-            key
-        };
+        let published = Published::enter(Ownership::UNDECIDED, 1, 3);
+        assert_eq!(context().map(|c| c.attempt()), Some(1));
+        let inner = Published::enter(Ownership::UNDECIDED, 1, 5);
+        // The nested call's code is the first to read the context: the serial number it draws
+        // is the outer call's.
+        let seen = context().expect("the outer call's context");
+        assert_eq!(seen.max_attempts(), 3, "still the outer call's");
+        let inner = inner.leave(Ownership::UNDECIDED);
+        assert_eq!(inner, Ownership::NESTED);
+        let key = context().map(|c| c.idempotency_key());
+        assert_eq!(key, Some(seen.idempotency_key()), "the outer call's key");
+        // A nested attempt resumed publishes nothing either, and one that panics leaves the
+        // outer call's context as it was.
+        let resumed = Published::enter(inner, 1, 5);
+        assert_eq!(context().map(|c| c.max_attempts()), Some(3));
+        assert_eq!(resumed.leave(inner), Ownership::NESTED);
+        drop(Published::enter(inner, 1, 5));
+        assert_eq!(context().map(|c| c.idempotency_key()), key);
+        let outer = published.leave(Ownership::UNDECIDED);
         assert_eq!(context(), None);
         // The serial number drawn by the read is the owner's from now on, so its key is too.
         assert!(![Ownership::OWNER, Ownership::NESTED].contains(&outer));
-        let published = Published::enter(&mut outer, 3, 3);
+        let published = Published::enter(outer, 3, 3);
+        assert_eq!(context().map(|c| c.attempt()), Some(3));
         assert_eq!(context().map(|c| c.idempotency_key()), key);
         drop(published);
         assert_eq!(context(), None, "withdrawn by a panic too");
     }
 
     #[test]
+    fn an_owner_polled_inside_another_calls_attempt_publishes_its_own_context() {
+        // Its first attempt started outside any other, and suspended: it owns retry.
+        let owner = Published::enter(Ownership::UNDECIDED, 1, 3).leave(Ownership::UNDECIDED);
+        assert_eq!(owner, Ownership::UNDECIDED, "the hot path writes nothing");
+        let owner = owner.decided();
+        assert_eq!(owner, Ownership::OWNER);
+        let other = Published::enter(Ownership::UNDECIDED, 1, 7);
+        let other_key = context().map(|c| c.idempotency_key());
+        let resumed = Published::enter(owner, 1, 3);
+        let seen = context().expect("its own context");
+        assert_eq!(seen.max_attempts(), 3);
+        assert_ne!(Some(seen.idempotency_key()), other_key);
+        let owner = resumed.leave(owner);
+        assert!(![Ownership::OWNER, Ownership::NESTED].contains(&owner));
+        // The other call's context, its serial number included, is as it was.
+        assert_eq!(context().map(|c| c.max_attempts()), Some(7));
+        assert_eq!(context().map(|c| c.idempotency_key()), other_key);
+        assert_eq!(
+            other.leave(Ownership::UNDECIDED),
+            Ownership(other_serial(other_key))
+        );
+        assert_eq!(context(), None);
+    }
+
+    /// The serial number whose key is `key`, among the last few drawn.
+    fn other_serial(key: Option<IdempotencyKey>) -> u64 {
+        let (next, _) = SERIALS.with(Cell::get);
+        (next.saturating_sub(16)..next)
+            .find(|serial| NonZeroU64::new(*serial).map(IdempotencyKey::for_call) == key)
+            .expect("a serial number drawn on this thread")
+    }
+
+    #[test]
     fn a_call_whose_context_is_never_read_draws_no_serial_number() {
-        let mut call = Ownership::UNDECIDED;
-        Published::enter(&mut call, 1, 3).leave(&mut call);
-        assert_eq!(call, Ownership::OWNER);
-        Published::enter(&mut call, 2, 3).leave(&mut call);
+        let call = Published::enter(Ownership::UNDECIDED, 1, 3).leave(Ownership::UNDECIDED);
+        assert_eq!(call, Ownership::UNDECIDED);
+        let call = call.decided();
+        let call = Published::enter(call, 2, 3).leave(call);
         assert_eq!(call, Ownership::OWNER);
         assert_eq!(context(), None);
     }

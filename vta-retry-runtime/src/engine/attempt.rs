@@ -131,12 +131,14 @@ impl<L> AttemptBounds<L> {
         // The context is published for exactly the time the attempt's code runs. (Polling the
         // rare cases out of line saves a few instructions but had the processor stall on the
         // outcome, written in parts and read back whole: 8.4 ns a call became 11.)
-        let published = call.publish(*this.max_attempts);
+        let published = call.publish_poll(*this.max_attempts);
         let polled = poll_once(cx);
         call.withdraw(published);
         if let Poll::Ready(outcome) = polled {
             return Poll::Ready(outcome);
         }
+        // Suspended: a call not found nested owns retry, wherever it is polled next.
+        call.ownership = call.ownership.decided();
         call.clock.mark();
         match this.limit.poll_expired(cx) {
             Poll::Ready(outcome) => {

@@ -81,16 +81,22 @@ impl<C: StartTime> Call<C> {
         self.attempt
     }
 
-    /// Publishes the context of the attempt about to run.
+    /// Publishes the context of the attempt about to run in place.
     #[inline]
-    pub(super) fn publish(&mut self, max_attempts: u32) -> Published {
-        Published::enter(&mut self.ownership, self.attempt, max_attempts)
+    pub(super) fn publish(&self, max_attempts: u32) -> Published {
+        Published::enter(self.ownership, self.attempt, max_attempts)
+    }
+
+    /// Publishes the context of the attempt about to be polled.
+    #[inline]
+    pub(super) fn publish_poll(&self, max_attempts: u32) -> Published {
+        Published::enter_poll(self.ownership, self.attempt, max_attempts)
     }
 
     /// Withdraws what [`Call::publish`] published, keeping a serial number drawn meanwhile.
     #[inline]
     pub(super) fn withdraw(&mut self, published: Published) {
-        published.leave(&mut self.ownership);
+        self.ownership = published.leave(self.ownership);
     }
 
     /// After a successful attempt: the budget is refilled, and the attempt and the call are

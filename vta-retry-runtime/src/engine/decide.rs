@@ -205,6 +205,8 @@ where
             metrics::attempt_ended(function.series, outcome, duration, CallIs::Continuing);
             on_retry(error, &event);
             trace_retry(&event, Described(error, describe));
+            // The next attempt is not the first: a call not found nested owns retry.
+            call.ownership = call.ownership.decided();
             call.attempt += 1;
             Some(wait)
         }
