@@ -10,7 +10,7 @@ count() { valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bin" "$1" "
 variants=("$@")
 if [ ${#variants[@]} -eq 0 ]; then
     for shape in early_return expression awaiting suspending; do
-        for variant in plain hand_written vta_retry vta_retry_every_key; do
+        for variant in plain hand_written hand_written_context vta_retry vta_retry_every_key; do
             variants+=("$shape/$variant")
         done
     done

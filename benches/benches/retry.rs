@@ -42,6 +42,7 @@ fn success_path(c: &mut Criterion) {
             variant(&mut group, &rt, "hand_written", $shape::hand_written);
             variant(&mut group, &rt, "vta_retry", $shape::vta_retry);
             variant(&mut group, &rt, "vta_retry_every_key", $shape::vta_retry_every_key);
+            variant(&mut group, &rt, "hand_written_context", $shape::hand_written_context);
             $(variant(&mut group, &rt, stringify!($peer), $shape::$peer);)*
             group.finish();
         }};

@@ -39,10 +39,10 @@ fn main() {
         };
     }
     variants! {
-        early_return: plain, hand_written, vta_retry, vta_retry_every_key, backon, backon_attr, tokio_retry2;
-        expression: plain, hand_written, vta_retry, vta_retry_every_key, vta_retry_as_future;
-        awaiting: plain, hand_written, vta_retry, vta_retry_every_key, backon, backon_attr, tokio_retry2;
-        suspending: plain, hand_written, vta_retry, vta_retry_every_key;
+        early_return: plain, hand_written, hand_written_context, vta_retry, vta_retry_every_key, backon, backon_attr, tokio_retry2;
+        expression: plain, hand_written, hand_written_context, vta_retry, vta_retry_every_key, vta_retry_as_future;
+        awaiting: plain, hand_written, hand_written_context, vta_retry, vta_retry_every_key, backon, backon_attr, tokio_retry2;
+        suspending: plain, hand_written, hand_written_context, vta_retry, vta_retry_every_key;
     }
 }
 

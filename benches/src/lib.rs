@@ -17,6 +17,12 @@
 //! - [`suspending`]: as [`awaiting`], after suspending once (the task is woken and polled
 //!   again), as an attempt that does I/O does.
 //!
+//! Beside the careful hand-written loop, each shape has one that also keeps a call context of its
+//! own (`hand_written_context`): the attempt number where the code the body calls can read it,
+//! and one attempt, not a loop, inside another loop's attempt. That is what `#[vta_retry]`'s
+//! context gives (with a key per call besides), written the way a careful person would: a
+//! thread-local around a body that cannot suspend, tokio's `task_local!` around one that awaits.
+//!
 //! The retry path: [`retry`] (one transient failure, a zero wait, success) and [`retry_timer`]
 //! (the same through tokio's timer, on the paused clock), with every variant of [`ALL`].
 
@@ -37,7 +43,13 @@ pub mod recorders;
 pub const SHAPES: [&str; 4] = ["early_return", "expression", "awaiting", "suspending"];
 
 /// The variants every shape has.
-pub const VARIANTS: [&str; 4] = ["plain", "hand_written", "vta_retry", "vta_retry_every_key"];
+pub const VARIANTS: [&str; 5] = [
+    "plain",
+    "hand_written",
+    "vta_retry",
+    "vta_retry_every_key",
+    "hand_written_context",
+];
 
 /// The peers, on the shapes that have them ([`early_return`] and [`awaiting`]).
 pub const PEERS: [&str; 3] = ["backon", "backon_attr", "tokio_retry2"];
@@ -166,6 +178,35 @@ impl Future for SuspendOnce {
     }
 }
 
+thread_local! {
+    /// The hand-written loops' call context, for a body that cannot suspend: the attempt running
+    /// on this thread, 0 outside one.
+    static ATTEMPT: Cell<u32> = const { Cell::new(0) };
+}
+
+tokio::task_local! {
+    /// The hand-written loops' call context, for a body that awaits: the attempt running on this
+    /// task, set around each poll of the body by tokio.
+    static TASK_ATTEMPT: u32;
+}
+
+/// Runs `body` as attempt `attempt` with [`ATTEMPT`] set around it, as a hand-written loop that
+/// keeps a context for the code it calls would: unless another loop's attempt is running, under
+/// which it runs as it is. Returns the outcome and whether it ran nested.
+#[inline(always)]
+fn with_attempt<T>(attempt: u32, body: impl FnOnce() -> T) -> (T, bool) {
+    let outer = ATTEMPT.get();
+    ATTEMPT.set(if outer == 0 { attempt } else { outer });
+    let outcome = body();
+    ATTEMPT.set(outer);
+    (outcome, outer != 0)
+}
+
+/// Whether a hand-written loop on this task runs inside another's attempt, by [`TASK_ATTEMPT`].
+fn task_nested() -> bool {
+    TASK_ATTEMPT.try_with(|_| ()).is_ok()
+}
+
 /// `if fails() { return Err(..) } Ok(..)`: a body that can leave early and does not await.
 pub mod early_return {
     use std::hint::black_box;
@@ -175,7 +216,9 @@ pub mod early_return {
     use tokio_retry2::strategy::ExponentialFactorBackoff;
     use vta_retry_runtime::Retryable as _;
 
-    use super::{ATTEMPTS, BenchError, FIRST_WAIT, MAX_WAIT, classify, fails, is_transient};
+    use super::{
+        ATTEMPTS, BenchError, FIRST_WAIT, MAX_WAIT, classify, fails, is_transient, with_attempt,
+    };
 
     /// The limit: the body as a plain `async fn`, with no retry at all.
     pub async fn plain(x: u64) -> Result<u64, BenchError> {
@@ -202,6 +245,31 @@ pub mod early_return {
                 return Err(error);
             }
             return Ok(black_box(x) + 1);
+        }
+    }
+
+    /// The careful loop with a context of its own, for the code the body calls: the attempt
+    /// number in a thread-local around the body, and inside another loop's attempt, one attempt.
+    /// (No key per call, which `#[vta_retry]` also gives.)
+    pub async fn hand_written_context(x: u64) -> Result<u64, BenchError> {
+        let mut wait = FIRST_WAIT;
+        let mut attempt = 1;
+        loop {
+            let (outcome, nested) = with_attempt(attempt, || {
+                if fails() {
+                    return Err(BenchError::Transient);
+                }
+                Ok(black_box(x) + 1)
+            });
+            match outcome {
+                Ok(value) => return Ok(value),
+                Err(error) if !nested && error.is_transient() && attempt < ATTEMPTS => {
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(MAX_WAIT);
+                    attempt += 1;
+                }
+                Err(error) => return Err(error),
+            }
         }
     }
 
@@ -286,7 +354,7 @@ pub mod expression {
 
     use vta_retry_runtime::Retryable as _;
 
-    use super::{ATTEMPTS, BenchError, FIRST_WAIT, MAX_WAIT, fails, is_transient};
+    use super::{ATTEMPTS, BenchError, FIRST_WAIT, MAX_WAIT, fails, is_transient, with_attempt};
 
     /// The limit.
     pub async fn plain(x: u64) -> Result<u64, BenchError> {
@@ -310,6 +378,30 @@ pub mod expression {
             match outcome {
                 Ok(value) => return Ok(value),
                 Err(error) if error.is_transient() && attempt < ATTEMPTS => {
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(MAX_WAIT);
+                    attempt += 1;
+                }
+                Err(error) => return Err(error),
+            }
+        }
+    }
+
+    /// The careful loop with a context of its own.
+    pub async fn hand_written_context(x: u64) -> Result<u64, BenchError> {
+        let mut wait = FIRST_WAIT;
+        let mut attempt = 1;
+        loop {
+            let (outcome, nested) = with_attempt(attempt, || {
+                if fails() {
+                    Err(BenchError::Transient)
+                } else {
+                    Ok(black_box(x) + 1)
+                }
+            });
+            match outcome {
+                Ok(value) => return Ok(value),
+                Err(error) if !nested && error.is_transient() && attempt < ATTEMPTS => {
                     tokio::time::sleep(wait).await;
                     wait = (wait * 2).min(MAX_WAIT);
                     attempt += 1;
@@ -374,7 +466,10 @@ pub mod awaiting {
     use vta_retry_runtime::Retryable as _;
 
     use super::early_return::backon_policy;
-    use super::{ATTEMPTS, BenchError, FIRST_WAIT, MAX_WAIT, classify, fetch, is_transient};
+    use super::{
+        ATTEMPTS, BenchError, FIRST_WAIT, MAX_WAIT, TASK_ATTEMPT, classify, fetch, is_transient,
+        task_nested,
+    };
 
     /// The limit.
     pub async fn plain(x: u64) -> Result<u64, BenchError> {
@@ -390,6 +485,26 @@ pub mod awaiting {
             match fetch(x).await {
                 Ok(value) => return Ok(black_box(value) + 1),
                 Err(error) if error.is_transient() && attempt < ATTEMPTS => {
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(MAX_WAIT);
+                    attempt += 1;
+                }
+                Err(error) => return Err(error),
+            }
+        }
+    }
+
+    /// The careful loop with a context of its own, for the code the body awaits: the attempt
+    /// number in a tokio `task_local!`, set around each poll of the body, and inside another
+    /// loop's attempt, one attempt. (No key per call, which `#[vta_retry]` also gives.)
+    pub async fn hand_written_context(x: u64) -> Result<u64, BenchError> {
+        let mut wait = FIRST_WAIT;
+        let mut attempt = 1;
+        let nested = task_nested();
+        loop {
+            match TASK_ATTEMPT.scope(attempt, fetch(x)).await {
+                Ok(value) => return Ok(black_box(value) + 1),
+                Err(error) if !nested && error.is_transient() && attempt < ATTEMPTS => {
                     tokio::time::sleep(wait).await;
                     wait = (wait * 2).min(MAX_WAIT);
                     attempt += 1;
@@ -461,7 +576,10 @@ pub mod suspending {
 
     use vta_retry_runtime::Retryable as _;
 
-    use super::{ATTEMPTS, BenchError, FIRST_WAIT, MAX_WAIT, SuspendOnce, fetch, is_transient};
+    use super::{
+        ATTEMPTS, BenchError, FIRST_WAIT, MAX_WAIT, SuspendOnce, TASK_ATTEMPT, fetch, is_transient,
+        task_nested,
+    };
 
     /// The limit.
     pub async fn plain(x: u64) -> Result<u64, BenchError> {
@@ -479,6 +597,28 @@ pub mod suspending {
             match fetch(x).await {
                 Ok(value) => return Ok(black_box(value) + 1),
                 Err(error) if error.is_transient() && attempt < ATTEMPTS => {
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(MAX_WAIT);
+                    attempt += 1;
+                }
+                Err(error) => return Err(error),
+            }
+        }
+    }
+
+    /// The careful loop with a context of its own.
+    pub async fn hand_written_context(x: u64) -> Result<u64, BenchError> {
+        let mut wait = FIRST_WAIT;
+        let mut attempt = 1;
+        let nested = task_nested();
+        loop {
+            let attempt_future = async {
+                SuspendOnce::default().await;
+                fetch(x).await
+            };
+            match TASK_ATTEMPT.scope(attempt, attempt_future).await {
+                Ok(value) => return Ok(black_box(value) + 1),
+                Err(error) if !nested && error.is_transient() && attempt < ATTEMPTS => {
                     tokio::time::sleep(wait).await;
                     wait = (wait * 2).min(MAX_WAIT);
                     attempt += 1;
@@ -671,7 +811,7 @@ pub fn criterion_mean_ns(group: &str, variant: &str) -> Option<(f64, f64, f64)> 
 /// The size in bytes of each variant's unpolled future: the success path's, by shape (in the
 /// order of [`SHAPES`], each in the order of [`VARIANTS`]), and the retry path's (in the order
 /// of [`ALL`]).
-pub fn future_sizes() -> ([[usize; 4]; 4], [usize; 6]) {
+pub fn future_sizes() -> ([[usize; 5]; 4], [usize; 6]) {
     use std::mem::size_of_val;
     macro_rules! shape {
         ($shape:ident) => {
@@ -680,6 +820,7 @@ pub fn future_sizes() -> ([[usize; 4]; 4], [usize; 6]) {
                 size_of_val(&$shape::hand_written(1)),
                 size_of_val(&$shape::vta_retry(1)),
                 size_of_val(&$shape::vta_retry_every_key(1)),
+                size_of_val(&$shape::hand_written_context(1)),
             ]
         };
     }
@@ -736,7 +877,7 @@ where
 pub fn allocations(
     counter: &'static stats_alloc::StatsAlloc<std::alloc::System>,
     calls: u32,
-) -> ([[f64; 4]; 4], [(f64, f64); 6]) {
+) -> ([[f64; 5]; 4], [(f64, f64); 6]) {
     let rt = runtime();
     let paused = paused_runtime();
     macro_rules! shape {
@@ -747,6 +888,9 @@ pub fn allocations(
                 allocations_per_call(counter, &rt, calls, || $shape::vta_retry(black_box(1))),
                 allocations_per_call(counter, &rt, calls, || {
                     $shape::vta_retry_every_key(black_box(1))
+                }),
+                allocations_per_call(counter, &rt, calls, || {
+                    $shape::hand_written_context(black_box(1))
                 }),
             ]
         };
