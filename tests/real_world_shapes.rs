@@ -261,6 +261,97 @@ async fn async_trait_objects_run_on_a_multi_thread_runtime() {
     assert_eq!(n, 5);
 }
 
+// ---- A `&mut` to a value that is `Send` but not `Sync` ----
+
+/// A connection as people hold one: `Send`, but not `Sync`, for its boxed transport.
+trait Transport {
+    fn send(&self, frame: &str) -> io::Result<usize>;
+}
+
+/// Fails its first send, then succeeds with the frame's length.
+struct FlakyTransport {
+    sends: Cell<u32>,
+}
+
+impl Transport for FlakyTransport {
+    fn send(&self, frame: &str) -> io::Result<usize> {
+        self.sends.set(self.sends.get() + 1);
+        if self.sends.get() == 1 {
+            Err(io::ErrorKind::ConnectionReset.into())
+        } else {
+            Ok(frame.len())
+        }
+    }
+}
+
+struct Session {
+    transport: Box<dyn Transport + Send>,
+    sent: u32,
+}
+
+impl Session {
+    fn new() -> Self {
+        Self {
+            transport: Box::new(FlakyTransport {
+                sends: Cell::new(0),
+            }),
+            sent: 0,
+        }
+    }
+
+    /// Reads a field by shared reference, across an await: the attempt's future holds the
+    /// `&mut Session`, not a `&` to the field, which would ask the transport to be `Sync`.
+    #[vta_retry(attempts = 3, backoff = "0s")]
+    async fn hello(&mut self) -> io::Result<usize> {
+        tokio::task::yield_now().await;
+        self.sent += 1;
+        self.transport.send("hello")
+    }
+}
+
+#[vta_retry(attempts = 3, backoff = "0s")]
+async fn goodbye(session: &mut Session) -> io::Result<usize> {
+    tokio::task::yield_now().await;
+    session.transport.send("bye")
+}
+
+#[async_trait]
+trait Beacon {
+    async fn beacon(&mut self) -> io::Result<usize>;
+}
+
+#[async_trait]
+impl Beacon for Session {
+    #[vta_retry(attempts = 3, backoff = "0s")]
+    async fn beacon(&mut self) -> io::Result<usize> {
+        tokio::task::yield_now().await;
+        self.transport.send("beacon")
+    }
+}
+
+/// As without the attribute, the futures are `Send` (here: spawned) when the referent is `Send`,
+/// `Sync` or not.
+#[tokio::test]
+async fn a_mut_reference_to_a_value_that_is_not_sync_keeps_the_future_send() {
+    let mut session = Session::new();
+    let (sent, session) = tokio::spawn(async move {
+        let sent = session.hello().await;
+        (sent, session)
+    })
+    .await
+    .unwrap();
+    assert_eq!(sent.unwrap(), 5);
+    assert_eq!(session.sent, 2, "the body ran twice");
+
+    let mut session = Session::new();
+    let sent = tokio::spawn(async move { goodbye(&mut session).await });
+    assert_eq!(sent.await.unwrap().unwrap(), 3);
+
+    let mut session = Session::new();
+    let sent = tokio::spawn(async move { session.beacon().await });
+    assert_eq!(sent.await.unwrap().unwrap(), 6);
+}
+
 // ---- Attribute values as people write them ----
 
 const MAX_ATTEMPTS: u32 = 4;

@@ -68,7 +68,23 @@ pub fn fresh_arguments(sig: &Signature, bindings: &Bindings, private: &TokenStre
         for (name, binding) in names {
             fresh.rebind_binding(name, *binding, private);
         }
+        // `#[async_trait]` bound `self` as `__self`, and the other arguments by their names.
+        for (name, span) in held_mut_references(sig) {
+            let name = name.unwrap_or_else(|| Ident::new("__self", Span::call_site()));
+            fresh.hold_reborrow(&name, &name.to_token_stream(), span);
+        }
         return fresh;
+    }
+    for (name, span) in held_mut_references(sig) {
+        let original = match &name {
+            Some(name) => name.to_token_stream(),
+            None => {
+                fresh.renames_self = true;
+                quote!(self)
+            }
+        };
+        let name = name.unwrap_or_else(renamed_self);
+        fresh.hold_reborrow(&name, &original, span);
     }
     for input in &sig.inputs {
         match input {
@@ -78,6 +94,10 @@ pub fn fresh_arguments(sig: &Signature, bindings: &Bindings, private: &TokenStre
                     ReceiverKind::Typed(_, ty) => Some(&**ty),
                     _ => None,
                 };
+                if receiver.mutability.is_none() && declared.is_some_and(is_mut_reference) {
+                    // `self: &mut Self`, held by `held_mut_references`.
+                    continue;
+                }
                 let self_token = receiver.self_token.to_token_stream();
                 let renamed = renamed_self();
                 if declared.is_some_and(is_pinned_mut) {
@@ -181,6 +201,17 @@ impl Fresh {
         self.before_loop.extend(quote!(let _ = &mut #original;));
     }
 
+    /// `let name = &mut *original;` at the start of an attempt, for a mutable reference that is
+    /// not `mut`: the attempt's future then holds the reference itself, not a borrow of it or of
+    /// the fields the body reads, so it is `Send` whenever the referent is, as the plain
+    /// function's is (a shared borrow of a field would ask the field to be `Sync`).
+    fn hold_reborrow(&mut self, name: &Ident, original: &TokenStream, span: Span) {
+        self.per_attempt.extend(quote_spanned! {span=>
+            #[allow(unused_variables)]
+            let #name = &mut *#original;
+        });
+    }
+
     /// Rebinds one binding a pattern makes: `mut name` as [`Fresh::rebind`] does, `ref mut name`
     /// to a fresh copy of what it points at.
     fn rebind_binding(&mut self, name: &Ident, binding: MutBinding, private: &TokenStream) {
@@ -212,6 +243,38 @@ enum Reborrow {
     Reference,
     /// `Pin<&mut T>`, by `Pin::as_mut`.
     Pinned,
+}
+
+/// The arguments that are mutable references bound without `mut` (`&mut self`,
+/// `self: &mut Self`, `conn: &mut Conn`), which each attempt holds by [`Fresh::hold_reborrow`]:
+/// their names, `None` for `self`, and their spans.
+fn held_mut_references(sig: &Signature) -> Vec<(Option<Ident>, Span)> {
+    sig.inputs
+        .iter()
+        .filter_map(|input| match input {
+            FnArg::Receiver(receiver) => {
+                let mutable_reference = match &receiver.kind {
+                    ReceiverKind::Reference(_, _, mutability) => mutability.is_some(),
+                    ReceiverKind::Typed(_, ty) => {
+                        receiver.mutability.is_none() && is_mut_reference(ty)
+                    }
+                    _ => false,
+                };
+                mutable_reference.then(|| (None, receiver.span()))
+            }
+            FnArg::Typed(typed) => match &*typed.pat {
+                Pat::Ident(binding)
+                    if binding.mutability.is_none()
+                        && binding.by_ref.is_none()
+                        && binding.subpat.is_none()
+                        && is_mut_reference(&typed.ty) =>
+                {
+                    Some((Some(binding.ident.clone()), binding.ident.span()))
+                }
+                _ => None,
+            },
+        })
+        .collect()
 }
 
 /// Whether the type is `&mut T`.
@@ -427,6 +490,38 @@ mod tests {
     }
 
     #[test]
+    fn a_mutable_reference_without_mut_is_held_by_each_attempt() {
+        for receiver in [
+            quote!(&mut self),
+            quote!(&'a mut self),
+            quote!(self: &mut Self),
+        ] {
+            let sig: Signature = syn::parse_quote!(async fn f(#receiver, n: u8));
+            let fresh = fresh_arguments(&sig, &Bindings::Signature, &quote!(rt));
+            assert!(fresh.renames_self, "{receiver}");
+            let per_attempt = fresh.per_attempt.to_string();
+            assert!(
+                per_attempt.contains("let __vta_self = & mut * self ;"),
+                "{receiver}: {per_attempt}"
+            );
+        }
+        let text = rebound(quote!(async fn f(conn: &mut Conn, shared: &Conn, owned: Conn)));
+        assert!(text.contains("let conn = & mut * conn ;"), "{text}");
+        assert!(!text.contains("shared"), "{text}");
+        assert!(!text.contains("owned"), "{text}");
+        // Under `#[async_trait]`, whose `let`s bind `self` as `__self`.
+        let sig: Signature = syn::parse_quote!(fn f(&mut self, conn: &mut Conn));
+        let fresh = fresh_arguments(&sig, &Bindings::AsyncTrait(Vec::new()), &quote!(rt));
+        let per_attempt = fresh.per_attempt.to_string();
+        assert!(!fresh.renames_self);
+        assert!(
+            per_attempt.contains("let __self = & mut * __self ;")
+                && per_attempt.contains("let conn = & mut * conn ;"),
+            "{per_attempt}"
+        );
+    }
+
+    #[test]
     fn a_ref_mut_binding_points_at_a_fresh_copy() {
         let text = rebound(quote!(async fn f((ref mut list, ref n): (Vec<u8>, u8))));
         assert!(
@@ -447,7 +542,7 @@ mod tests {
             "{per_attempt}"
         );
         assert_eq!(fresh.before_loop.to_string(), "let _ = & mut self ;");
-        let sig: Signature = syn::parse_quote!(async fn f(&mut self));
+        let sig: Signature = syn::parse_quote!(async fn f(&self));
         assert!(!fresh_arguments(&sig, &Bindings::Signature, &quote!(rt)).renames_self);
         let body = rename_self(quote! {
             self.push(self::X);
