@@ -133,6 +133,31 @@ async fn without_the_key_a_lost_reply_creates_twice() {
     assert_eq!(vta.created(), 2, "the duplicate the key exists to prevent");
 }
 
+/// `VtaError` through an alias: the attribute cannot see the type, and refuses to guess (the
+/// build fails, saying so, without `vta_key`); said explicitly, the key is held as for
+/// `Result<_, VtaError>`.
+type VtaResult<T> = Result<T, VtaError>;
+
+#[vta_retry(attempts = 3, backoff = "1ms", vta_key = true)]
+async fn create_signing_key_through_an_alias(client: &VtaClient) -> VtaResult<CreateKeyResponse> {
+    client.create_key(create_key_request("signing")).await
+}
+
+#[tokio::test]
+async fn an_alias_of_vta_error_with_vta_key_holds_one_key_across_the_attempts() {
+    let vta = MiniVta::new([true]).await;
+    let (server, log) = vta.serve().await;
+    let client = vta.client(&server);
+
+    create_signing_key_through_an_alias(&client)
+        .await
+        .expect("the retry lands");
+
+    assert_eq!(log.lock().unwrap().len(), 2);
+    one_key_on_every_request(&log);
+    assert_eq!(vta.created(), 1, "the retry was recognised");
+}
+
 #[tokio::test]
 async fn each_call_has_a_key_of_its_own() {
     let vta = MiniVta::new([]).await;

@@ -396,7 +396,21 @@ fn vta_key(
             (true, Some(check))
         }
         Some((false, _)) => (false, None),
-        None => (outcome.is_some_and(names_vta_error), None),
+        None => match outcome {
+            Some(outcome) if names_vta_error(outcome) => (true, None),
+            // `VtaError` under a name the macro cannot see through would hold no key: the
+            // compiler, which knows the type, refuses it (with vta-sdk; without, no probe). An
+            // `impl Trait` in the outcome, which an expression cannot name, is not probed.
+            Some(outcome) if !mentions_infer(outcome.to_token_stream()) => {
+                let span = outcome.span();
+                let private = respan(private.clone(), span);
+                (
+                    false,
+                    Some(quote_spanned!(span=> #private::key_by_name!(#outcome);)),
+                )
+            }
+            _ => (false, None),
+        },
     }
 }
 

@@ -14,11 +14,16 @@ pub use checks::{
 };
 pub use probes::{
     AsWritten, CannotConvertTimedOut, ConvertsTimedOut, DescribeByDebug, DescribeByDisplay,
-    DescribeByTypeName, DescribeProbe, FunctionAsWritten, HintProbe, HintsByType, NoHints,
-    OnRetryByValue, OnRetryFunction, OnRetryTakesErrorByValue, RetryIfByValue, RetryIfFunction,
-    RetryIfTakesErrorByValue, SignatureProbe, TimeoutConversion, describer, hints,
-    on_retry_function, retry_if_function, series, timeout_converter,
+    DescribeByTypeName, DescribeProbe, FunctionAsWritten, HintProbe, HintsByType,
+    KeyFollowsTheName, KeyNotInvolved, KeyProbe, NoHints, NotVtaError, OnRetryByValue,
+    OnRetryFunction, OnRetryTakesErrorByValue, RetryIfByValue, RetryIfFunction,
+    RetryIfTakesErrorByValue, SignatureProbe, TimeoutConversion, VtaErrorByAnotherName, describer,
+    hints, key_by_name, key_follows_the_name, on_retry_function, retry_if_function, series,
+    timeout_converter,
 };
+
+#[cfg(feature = "vta-sdk")]
+pub use probes::KeyHiddenByName;
 
 pub use crate::engine::{
     Attempt, ByDebug, ByDisplay, ByTypeName, Call, ClockFor, ClockIf, ClockUnlessTraced, Describe,

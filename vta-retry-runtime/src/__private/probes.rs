@@ -9,6 +9,7 @@
 //! | [`HintProbe`] | whether `retry_if` can read the error's hint | by its `Retryable`, else none |
 //! | [`TimeoutConversion`] | whether a named policy's timeout can become the error | `E::from`, else a build error if it cuts |
 //! | [`SignatureProbe`] | whether a `retry_if`/`on_retry` function takes the error by value | an error that says so, else the function as written |
+//! | [`KeyProbe`] | whether an error not written `VtaError` is vta-sdk's `VtaError` all the same | a build error that says so, else nothing |
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -358,3 +359,128 @@ macro_rules! __vta_timeout_converter {
     }};
 }
 pub use crate::__vta_timeout_converter as timeout_converter;
+
+// ---- Whether an error not written `VtaError` is `VtaError` all the same ----
+
+/// The probe: the outcome's type, as written, of a function whose return type does not name
+/// `VtaError`. The attribute holds a VTA key for a function whose return type names it; an alias
+/// (`type VtaResult<T> = Result<T, VtaError>`) or a renamed import (`VtaError as SdkError`)
+/// hides it from the macro, and the calls would hold no key without a word.
+pub struct KeyProbe<R>(PhantomData<fn() -> R>);
+
+impl<R> KeyProbe<R> {
+    /// The probe.
+    pub const PROBE: Self = Self(PhantomData);
+}
+
+/// The answer for vta-sdk's `VtaError`, reached by another name.
+#[cfg(feature = "vta-sdk")]
+pub trait KeyHiddenByName {
+    /// The marker, which fails [`KeyFollowsTheName`].
+    fn key_by_name(&self) -> VtaErrorByAnotherName;
+}
+
+#[cfg(feature = "vta-sdk")]
+impl<T> KeyHiddenByName for &KeyProbe<Result<T, vta_sdk::error::VtaError>> {
+    #[inline]
+    fn key_by_name(&self) -> VtaErrorByAnotherName {
+        VtaErrorByAnotherName
+    }
+}
+
+/// The answer otherwise: not `VtaError`, so no key is lost.
+pub trait KeyNotInvolved {
+    /// The marker.
+    fn key_by_name(&self) -> NotVtaError;
+}
+
+impl<R> KeyNotInvolved for KeyProbe<R> {
+    #[inline]
+    fn key_by_name(&self) -> NotVtaError {
+        NotVtaError
+    }
+}
+
+/// [`KeyProbe`]'s answer for an error that is not `VtaError`.
+pub struct NotVtaError;
+
+/// [`KeyProbe`]'s answer for `VtaError` under another name.
+pub struct VtaErrorByAnotherName;
+
+/// What the probe's answer must be.
+#[diagnostic::on_unimplemented(
+    message = "this function's error is vta-sdk's `VtaError` under another name, so `#[vta_retry]` cannot tell that its attempts should hold one VTA idempotency key",
+    label = "`VtaError`, by a name the attribute cannot see through",
+    note = "the attribute holds one key across the attempts of a function whose return type names `VtaError` (`Result<T, VtaError>`); an alias or a renamed import hides it",
+    note = "say which you want: `vta_key = true` holds one key across the attempts (a create whose reply is lost is then recognised, not repeated); `vta_key = false` holds none"
+)]
+pub trait KeyFollowsTheName {}
+
+impl KeyFollowsTheName for NotVtaError {}
+
+/// Compiles only for [`NotVtaError`].
+#[inline]
+pub fn key_follows_the_name<A: KeyFollowsTheName>(_: A) {}
+
+/// Fails the build where a return type that does not name `VtaError` is `VtaError` all the same.
+///
+/// ```compile_fail,E0277
+/// use vta_sdk::error::VtaError;
+/// type VtaResult<T> = Result<T, VtaError>;
+///
+/// #[vta_retry_runtime::vta_retry]
+/// async fn create() -> VtaResult<u32> {
+///     Ok(1)
+/// }
+/// ```
+///
+/// ```compile_fail,E0277
+/// use vta_sdk::error::VtaError as SdkError;
+///
+/// #[vta_retry_runtime::vta_retry]
+/// async fn create() -> Result<u32, SdkError> {
+///     Ok(1)
+/// }
+/// ```
+///
+/// ```
+/// use vta_sdk::error::VtaError;
+/// type VtaResult<T> = Result<T, VtaError>;
+///
+/// #[vta_retry_runtime::vta_retry(vta_key = true)]
+/// async fn create() -> VtaResult<u32> {
+///     Ok(1)
+/// }
+///
+/// #[vta_retry_runtime::vta_retry(vta_key = false)]
+/// async fn read() -> VtaResult<u32> {
+///     Ok(1)
+/// }
+///
+/// #[vta_retry_runtime::vta_retry]
+/// async fn other<E: vta_retry_runtime::Retryable>() -> Result<u32, E> {
+///     Ok(1)
+/// }
+/// ```
+#[cfg(feature = "vta-sdk")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __vta_key_by_name {
+    ($outcome:ty) => {{
+        #[allow(unused_imports)]
+        use $crate::__private::{KeyHiddenByName as _, KeyNotInvolved as _};
+        $crate::__private::key_follows_the_name(
+            (&&$crate::__private::KeyProbe::<$outcome>::PROBE).key_by_name(),
+        );
+    }};
+}
+
+/// Without vta-sdk no call holds a key, and none can be lost: no probe for the compiler to
+/// resolve in every annotated function.
+#[cfg(not(feature = "vta-sdk"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __vta_key_by_name {
+    ($outcome:ty) => {};
+}
+pub use crate::__vta_key_by_name as key_by_name;
