@@ -76,12 +76,11 @@ pub fn fresh_arguments(sig: &Signature, bindings: &Bindings, private: &TokenStre
         return fresh;
     }
     for (name, span) in held_mut_references(sig) {
-        let original = match &name {
-            Some(name) => name.to_token_stream(),
-            None => {
-                fresh.renames_self = true;
-                quote!(self)
-            }
+        let original = if let Some(name) = &name {
+            name.to_token_stream()
+        } else {
+            fresh.renames_self = true;
+            quote!(self)
         };
         let name = name.unwrap_or_else(renamed_self);
         fresh.hold_reborrow(&name, &original, span);
