@@ -311,3 +311,37 @@ async fn the_closure_runs_inside_the_attempt() {
     assert_eq!(outcome, Ok(2));
     assert_eq!(*seen.lock().unwrap(), [Some(1), Some(2)]);
 }
+
+// ---- Spawned ----
+
+/// A service whose method borrows it, as a client's do.
+struct Service {
+    calls: std::sync::atomic::AtomicU32,
+}
+
+impl Service {
+    async fn get(&self) -> std::io::Result<u32> {
+        let call = self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+        if call == 1 {
+            Err(std::io::ErrorKind::ConnectionReset.into())
+        } else {
+            Ok(call)
+        }
+    }
+}
+
+/// A call whose closure borrows what it captured (`|| service.get()`) can be spawned, as the
+/// hand-written helper it replaces could: rustc once failed to prove such a future `Send` ("one
+/// type is more general than the other") for a type the call's future held.
+#[tokio::test(start_paused = true)]
+async fn a_call_whose_closure_borrows_its_capture_can_be_spawned() {
+    let service = std::sync::Arc::new(Service {
+        calls: std::sync::atomic::AtomicU32::new(0),
+    });
+    let captured = std::sync::Arc::clone(&service);
+    let by_policy = tokio::spawn(async move { Policy::DEFAULT.retry(|| captured.get()).await });
+    assert_eq!(by_policy.await.unwrap().unwrap(), 2);
+    let captured = std::sync::Arc::clone(&service);
+    let by_label = tokio::spawn(async move { vta_retry("get", || captured.get()).await });
+    assert_eq!(by_label.await.unwrap().unwrap(), 3);
+}

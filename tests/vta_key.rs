@@ -230,6 +230,32 @@ async fn policy_retry_holds_one_key_and_its_closure_sees_it() {
     );
 }
 
+/// The function form over a client its closure borrows, spawned as a fleet's tasks are: the call
+/// is `Send`, and holds its one key on the task it was spawned as.
+#[tokio::test]
+async fn a_spawned_function_form_call_holds_one_key() {
+    let vta = MiniVta::new([true]).await;
+    let (server, log) = vta.serve().await;
+    let client = Arc::new(vta.client(&server));
+
+    let spawned = tokio::spawn(async move {
+        Policy::DEFAULT
+            .with_backoff(vta_retry_runtime::Backoff::constant(
+                std::time::Duration::from_millis(1),
+            ))
+            .retry(|| client.create_key(create_key_request("signing")))
+            .await
+    });
+
+    assert_eq!(
+        spawned.await.unwrap().expect("the retry lands").key_id,
+        "key-1"
+    );
+    assert_eq!(log.lock().unwrap().len(), 2);
+    one_key_on_every_request(&log);
+    assert_eq!(vta.created(), 1);
+}
+
 #[tokio::test]
 async fn the_function_form_can_leave_the_key_off() {
     let vta = MiniVta::new([true]).await;

@@ -25,7 +25,7 @@ use std::task::{Context, Poll};
 use crate::vta_key::{self, KeyRole};
 
 /// Where the loop and the runner meet.
-enum Slot<T, E> {
+pub enum Slot<T, E> {
     /// Nothing asked.
     Idle,
     /// The loop asks for a new attempt.
@@ -38,21 +38,42 @@ enum Slot<T, E> {
     Cancel,
 }
 
-type Shared<T, E> = Arc<Mutex<Slot<T, E>>>;
+/// The slot, shared by the loop and the runner.
+pub type Shared<T, E> = Arc<Mutex<Slot<T, E>>>;
 
-/// Makes and polls the attempts' futures, inside the future that holds the key. Never finishes:
-/// it is dropped with the call.
-pub struct Runner<F, Fut, T, E> {
-    op: F,
-    attempt: Option<Pin<Box<Fut>>>,
-    slot: Shared<T, E>,
+/// What makes an attempt's future: `op`, an `FnMut() -> Fut`, with the future named as its output
+/// rather than by a type parameter of its own. A bound tying two parameters together
+/// (`F: FnMut() -> Fut`) is one rustc cannot prove when it checks that a spawned task holding the
+/// call is `Send` and `op` borrows what it captured ("one type is more general than the other").
+pub trait MakeAttempt<T, E> {
+    /// The attempt's future.
+    type Attempt: Future<Output = Result<T, E>>;
+    /// Makes the next attempt's future.
+    fn make(&mut self) -> Self::Attempt;
 }
 
-impl<F, Fut, T, E> Future for Runner<F, Fut, T, E>
+impl<F, Fut, T, E> MakeAttempt<T, E> for F
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, E>>,
 {
+    type Attempt = Fut;
+
+    #[inline]
+    fn make(&mut self) -> Fut {
+        self()
+    }
+}
+
+/// Makes and polls the attempts' futures, inside the future that holds the key. Never finishes:
+/// it is dropped with the call.
+pub struct Runner<M: MakeAttempt<T, E>, T, E> {
+    op: M,
+    attempt: Option<Pin<Box<M::Attempt>>>,
+    slot: Shared<T, E>,
+}
+
+impl<M: MakeAttempt<T, E>, T, E> Future for Runner<M, T, E> {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
@@ -84,7 +105,7 @@ where
             Asked::Start => {
                 // The attempt before is gone before the next one is made.
                 this.attempt = None;
-                this.attempt = Some(Box::pin((this.op)()));
+                this.attempt = Some(Box::pin(this.op.make()));
             }
             Asked::Cancel => {
                 this.attempt = None;
@@ -103,17 +124,18 @@ where
     }
 }
 
-impl<F, Fut, T, E> Unpin for Runner<F, Fut, T, E> {}
+impl<M: MakeAttempt<T, E>, T, E> Unpin for Runner<M, T, E> {}
 
 /// The loop's side: the slot, once the call holds a key, and how to build the runner's future.
-pub struct KeyedAttempts<F, Fut, T, E, K> {
-    start: fn(Runner<F, Fut, T, E>) -> K,
+pub struct KeyedAttempts<F, T, E, K> {
+    /// Builds the runner's future from `op` and the slot.
+    start: fn(F, Shared<T, E>) -> K,
     slot: Option<Shared<T, E>>,
 }
 
-impl<F, Fut, T, E, K> KeyedAttempts<F, Fut, T, E, K> {
-    /// Attempts that will run under the key inside `start(runner)`, if the call holds one.
-    pub fn new(start: fn(Runner<F, Fut, T, E>) -> K) -> Self {
+impl<F, T, E, K> KeyedAttempts<F, T, E, K> {
+    /// Attempts that will run under the key inside `start(op, slot)`, if the call holds one.
+    pub fn new(start: fn(F, Shared<T, E>) -> K) -> Self {
         Self { start, slot: None }
     }
 
@@ -128,11 +150,7 @@ impl<F, Fut, T, E, K> KeyedAttempts<F, Fut, T, E, K> {
             return KeyRole::Unkeyed;
         };
         let slot = Arc::new(Mutex::new(Slot::Idle));
-        holder.set(Some((self.start)(Runner {
-            op,
-            attempt: None,
-            slot: Arc::clone(&slot),
-        })));
+        holder.set(Some((self.start)(op, Arc::clone(&slot))));
         self.slot = Some(slot);
         KeyRole::Holder
     }
@@ -189,25 +207,24 @@ fn lock<T, E>(slot: &Shared<T, E>) -> std::sync::MutexGuard<'_, Slot<T, E>> {
     slot.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// The runner's future under a new VTA key, for the whole call.
-#[cfg(feature = "vta-sdk")]
-pub fn start_keyed<F, Fut, T, E>(
-    runner: Runner<F, Fut, T, E>,
-) -> impl Future<Output = ()> + use<F, Fut, T, E>
+/// The runner of `op`'s attempts, under a new VTA key for the whole call. (Without vta-sdk no
+/// call holds a key, and this is never polled.)
+pub fn start_keyed<M, T, E>(op: M, slot: Shared<T, E>) -> impl Future<Output = ()> + use<M, T, E>
 where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, E>>,
+    M: MakeAttempt<T, E>,
 {
-    vta_key::under_new_key(runner)
-}
-
-/// Without vta-sdk no call holds a key, and this is never built.
-#[cfg(not(feature = "vta-sdk"))]
-pub fn start_keyed<F, Fut, T, E>(
-    runner: Runner<F, Fut, T, E>,
-) -> impl Future<Output = ()> + use<F, Fut, T, E> {
-    drop(runner);
-    std::future::pending()
+    let runner = Runner {
+        op,
+        attempt: None,
+        slot,
+    };
+    #[cfg(feature = "vta-sdk")]
+    return vta_key::under_new_key(runner);
+    #[cfg(not(feature = "vta-sdk"))]
+    {
+        drop(runner);
+        std::future::pending()
+    }
 }
 
 /// Whether `E` is vta-sdk's `VtaError`, whose calls hold a key unless told otherwise.

@@ -231,7 +231,7 @@ pin_project! {
         to_error: Option<ToError<E>>,
         vta_key: Option<bool>,
         call: Call<OnDemand>,
-        keyed: KeyedAttempts<F, Fut, T, E, K>,
+        keyed: KeyedAttempts<F, T, E, K>,
         #[pin]
         holder: Option<K>,
         #[pin]
@@ -286,7 +286,7 @@ where
         to_error,
         vta_key: None,
         call: Call::unstarted(OnDemand::new(&policy, false)),
-        keyed: KeyedAttempts::new(start_keyed::<F, Fut, T, E>),
+        keyed: KeyedAttempts::new(start_keyed::<F, T, E>),
         holder: None,
         state: State::New,
     }
