@@ -96,6 +96,21 @@ pub fn validate_args(args: Args, errors: &mut Errors) -> Config {
             ));
         }
     }
+    if let (Some(_), Some((max_elapsed, span))) = (max_elapsed, args.max_elapsed) {
+        let retries = !matches!(attempts, Some(AttemptCount::Literal(1)));
+        let first_wait = shortest_first_wait(backoff, args.jitter, args.policy.is_some());
+        if let Some(first_wait) = first_wait.filter(|wait| retries && *wait >= max_elapsed) {
+            errors.push(syn::Error::new(
+                span,
+                format!(
+                    "`max_elapsed` ({}) is no longer than the first wait, at least {}: no wait may end at or past the deadline, \
+                     so the call would give up after its first attempt; lengthen `max_elapsed`, or shorten `backoff`",
+                    display_duration(max_elapsed),
+                    display_duration(first_wait),
+                ),
+            ));
+        }
+    }
     Config {
         attempts,
         backoff,
@@ -111,6 +126,33 @@ pub fn validate_args(args: Args, errors: &mut Errors) -> Config {
         crate_path: args
             .crate_path
             .unwrap_or_else(runtime_path::default_runtime_path),
+    }
+}
+
+/// The first wait of `Policy::DEFAULT` (`500ms..1s`), for an attribute that names no backoff
+/// and no policy.
+const DEFAULT_FIRST_WAIT: Duration = Duration::from_millis(500);
+
+/// The shortest the first wait can be, where the attribute alone says: the backoff's first wait
+/// (the default's, without a `backoff` or a `policy`), halved by `jitter = "equal"`. `None` where
+/// it cannot tell: `jitter = "full"` can wait any time down to zero, and a named policy's backoff
+/// or jitter is known only to the compiler.
+fn shortest_first_wait(
+    backoff: Option<(Duration, Duration)>,
+    jitter: Option<JitterKind>,
+    names_policy: bool,
+) -> Option<Duration> {
+    let first = match backoff {
+        Some((first, _)) => first,
+        None if names_policy => return None,
+        None => DEFAULT_FIRST_WAIT,
+    };
+    match jitter {
+        Some(JitterKind::Full) => None,
+        Some(JitterKind::Equal) => Some(first / 2),
+        Some(JitterKind::None) => Some(first),
+        None if names_policy => None,
+        None => Some(first),
     }
 }
 
@@ -413,6 +455,34 @@ mod tests {
             panic!("no return type")
         };
         borrows_from_unique_reference(&sig, ty.to_token_stream()).is_some()
+    }
+
+    #[test]
+    fn the_shortest_first_wait_is_known_only_where_the_attribute_says_it() {
+        let two_seconds = Some((Duration::from_secs(2), Duration::from_secs(4)));
+        assert_eq!(
+            shortest_first_wait(None, None, false),
+            Some(DEFAULT_FIRST_WAIT)
+        );
+        assert_eq!(
+            shortest_first_wait(two_seconds, None, false),
+            Some(Duration::from_secs(2))
+        );
+        assert_eq!(
+            shortest_first_wait(two_seconds, Some(JitterKind::Equal), false),
+            Some(Duration::from_secs(1))
+        );
+        assert_eq!(
+            shortest_first_wait(two_seconds, Some(JitterKind::Full), false),
+            None
+        );
+        // A named policy may carry its own backoff or jitter.
+        assert_eq!(shortest_first_wait(None, None, true), None);
+        assert_eq!(shortest_first_wait(two_seconds, None, true), None);
+        assert_eq!(
+            shortest_first_wait(two_seconds, Some(JitterKind::None), true),
+            Some(Duration::from_secs(2))
+        );
     }
 
     #[test]
