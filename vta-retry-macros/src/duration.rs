@@ -9,9 +9,12 @@ use std::time::Duration;
 
 /// The units a duration may carry, with their length in nanoseconds. Longest suffix first, so `ms`
 /// is not read as `m` followed by junk.
-const UNITS: [(&str, u128); 6] = [
+/// Microseconds also by their symbol, as the micro sign or the Greek mu.
+const UNITS: [(&str, u128); 8] = [
     ("ns", 1),
     ("us", 1_000),
+    ("\u{b5}s", 1_000),
+    ("\u{3bc}s", 1_000),
     ("ms", 1_000_000),
     ("s", 1_000_000_000),
     ("m", 60_000_000_000),
@@ -159,9 +162,13 @@ pub fn parse_duration(text: &str) -> Result<Duration, DurationError> {
                 single,
             });
         }
+        // A separator in the number (`1_000ms`, `1,5s`) is the number's mistake, not the unit's.
+        if unit.starts_with(['_', ',']) {
+            return Err(DurationError::NotANumber(trimmed.to_owned()));
+        }
         return Err(DurationError::UnknownUnit {
             text: trimmed.to_owned(),
-            unit: unit.to_owned(),
+            unit: unit_after_space.to_owned(),
         });
     };
     let overflow = || DurationError::Overflow(trimmed.to_owned());
@@ -371,10 +378,25 @@ mod tests {
             .to_string(),
             "`1.5 s` has a space before its unit: write `1.5s`"
         );
-        assert!(matches!(
-            parse_duration("5 sec"),
-            Err(DurationError::UnknownUnit { .. })
-        ));
+        assert_eq!(
+            parse_duration("5 seconds"),
+            Err(DurationError::UnknownUnit {
+                text: "5 seconds".into(),
+                unit: "seconds".into()
+            })
+        );
+        // A separator in the number is the number's mistake.
+        for text in ["1_000ms", "1,5s"] {
+            assert_eq!(
+                parse_duration(text),
+                Err(DurationError::NotANumber(text.into()))
+            );
+        }
+        assert_eq!(parse_duration("100\u{b5}s"), Ok(Duration::from_micros(100)));
+        assert_eq!(
+            parse_duration("100\u{3bc}s"),
+            Ok(Duration::from_micros(100))
+        );
         assert_eq!(
             parse_duration("5sec"),
             Err(DurationError::UnknownUnit {

@@ -242,7 +242,13 @@ fn unknown_key_message(name: &str) -> String {
         "attempt" | "retries" | "max_retries" | "max_attempts" | "tries" | "times" => {
             "did you mean `attempts`? It counts every call, the first included"
         }
-        "delay" | "wait" | "backoffs" | "interval" | "sleep" => "did you mean `backoff`?",
+        "delay" | "wait" | "backoffs" | "interval" | "sleep" | "initial_delay" | "min_delay"
+        | "base_delay" => {
+            "did you mean `backoff`? It is the first wait, or `\"A..B\"` from the first to a cap"
+        }
+        "max_delay" | "max_backoff" | "cap" | "max_interval" => {
+            "did you mean `backoff`? Its cap is the end of a range: `backoff = \"500ms..1s\"` waits at most 1s"
+        }
         "retry_on" | "when" | "if" | "classifier" | "is_transient" | "retryable" => {
             "did you mean `retry_if`?"
         }
@@ -269,6 +275,7 @@ fn unknown_key_message(name: &str) -> String {
     };
     let suggestion = match hint {
         "" => closest(name, &KEYS).map(|meant| format!("did you mean `{meant}`? ")),
+        hint if hint.ends_with('?') => Some(format!("{hint} ")),
         hint => Some(format!("{hint}; ")),
     };
     format!(
@@ -606,6 +613,27 @@ mod tests {
     fn an_empty_attribute_and_a_trailing_comma_are_fine() {
         assert!(errors_of(quote!()).is_empty());
         assert!(errors_of(quote!(attempts = 2,)).is_empty());
+    }
+
+    #[test]
+    fn an_unknown_key_is_answered_with_the_key_it_meant() {
+        let message = unknown_key_message("delay");
+        assert!(
+            message
+                .starts_with("unknown key `delay`; did you mean `backoff`? It is the first wait"),
+            "{message}"
+        );
+        assert!(!message.contains("?;"), "{message}");
+        let message = unknown_key_message("max_delay");
+        assert!(
+            message.contains("Its cap is the end of a range"),
+            "{message}"
+        );
+        let message = unknown_key_message("deadline");
+        assert!(
+            message.contains("It bounds the whole call; the keys are"),
+            "{message}"
+        );
     }
 
     #[test]
