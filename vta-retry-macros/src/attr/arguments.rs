@@ -25,10 +25,16 @@
 //! through a reference, so it is given a fresh copy to point at: `let list = &mut
 //! fresh_argument(&*list);`.
 //!
+//! A mutable reference without `mut` (`&mut self`, `conn: &mut Conn`) is held whole by each
+//! attempt, `let conn = &mut *conn;`: an `async` block that borrowed only the fields its body
+//! reads would hold `&` to them, asking them to be `Sync` for the future to be `Send`, which the
+//! plain function does not ask.
+//!
 //! `mut self` cannot be rebound by `let`, so the body's `self` becomes `__vta_self` (what
-//! `#[async_trait]` does for the same reason). Under `#[async_trait]`, which takes `mut` off the
-//! signature and rebinds the arguments in `let`s of its own (`let mut path = path;`), those are
-//! the bindings rebound. Arguments without `mut` are left alone, and cost nothing.
+//! `#[async_trait]` does for the same reason), as it does for a held `&mut self`. Under
+//! `#[async_trait]`, which takes `mut` off the signature and rebinds the arguments in `let`s of
+//! its own (`let mut path = path;`, `let __self = self;`), those are the bindings rebound.
+//! Other arguments without `mut` are left alone, and cost nothing.
 
 use proc_macro2::{Delimiter, Group, Ident, Span, TokenStream, TokenTree};
 use quote::{ToTokens, quote, quote_spanned};
