@@ -150,9 +150,8 @@ fn shortest_first_wait(
     match jitter {
         Some(JitterKind::Full) => None,
         Some(JitterKind::Equal) => Some(first / 2),
-        Some(JitterKind::None) => Some(first),
         None if names_policy => None,
-        None => Some(first),
+        Some(JitterKind::None) | None => Some(first),
     }
 }
 
