@@ -67,7 +67,7 @@ where
 
 /// Makes and polls the attempts' futures, inside the future that holds the key. Never finishes:
 /// it is dropped with the call.
-pub struct Runner<M: MakeAttempt<T, E>, T, E> {
+struct Runner<M: MakeAttempt<T, E>, T, E> {
     op: M,
     attempt: Option<Pin<Box<M::Attempt>>>,
     slot: Shared<T, E>,
